@@ -1,0 +1,5 @@
+"""``python -m kamrisk`` runs the command line."""
+
+from ._cli import main
+
+main()
