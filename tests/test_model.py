@@ -1,0 +1,125 @@
+"""RiskModel: the scikit-learn contract, monotone constraints, time-aware calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from kamrisk import ModelError, RiskModel, load_config
+from kamrisk._config import ConfigError
+
+DIRECTIONS = {"open_complaints": 1, "revenue_change_90d": -1, "noise": 0}
+
+
+def _book(n_accounts=400, n_dates=12, seed=0, drift=0.0):
+    """Synthetic snapshots where risk rises with complaints and falls with revenue growth."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range("2023-01-01", periods=n_dates, freq="MS")
+    index = pd.MultiIndex.from_product([[f"A{i:04d}" for i in range(n_accounts)], dates],
+                                       names=["account_id", "as_of"])
+    n = len(index)
+    X = pd.DataFrame({
+        "open_complaints": rng.poisson(0.6, n).astype(float),
+        "revenue_change_90d": rng.normal(0, 30, n),
+        "noise": rng.normal(size=n),
+        "segment": pd.Categorical(rng.choice(["retail", "industrial", "foodservice"], n)),
+    }, index=index)
+    logit = -2.6 + 0.9 * X["open_complaints"] - 0.03 * X["revenue_change_90d"] + drift
+    logit += np.where(X["segment"] == "retail", 0.4, 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def small_config():
+    return load_config("default").with_overrides(lightgbm={"n_estimators": 120, "num_leaves": 7})
+
+
+def test_estimator_contract(small_config):
+    X, y = _book()
+    model = RiskModel(small_config, directions=DIRECTIONS)
+    assert model.get_params() == {"config": small_config, "directions": DIRECTIONS}
+    assert not hasattr(model, "booster_")
+    with pytest.raises(ModelError, match=r"RiskModel is not fitted yet: call fit\(X, y\) first"):
+        model.predict_proba(X)
+    fitted = model.fit(X, y)
+    assert fitted is model
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X), 2) and np.allclose(proba.sum(axis=1), 1)
+    assert list(model.classes_) == [0, 1]
+    assert model.categories_ == {"segment": ["foodservice", "industrial", "retail"]}
+    twin = clone(model)
+    assert not hasattr(twin, "booster_") and twin.get_params() == model.get_params()
+    again = twin.fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), proba)  # deterministic for a seed
+
+
+def test_monotone_constraints_hold_when_sweeping_one_feature(small_config):
+    X, y = _book()
+    model = RiskModel(small_config, directions=DIRECTIONS).fit(X, y)
+    rows = X.sample(50, random_state=1)
+    sweep = np.linspace(0, 8, 17)
+    raw = np.array([model.raw_score(rows.assign(open_complaints=v)) for v in sweep])
+    assert (np.diff(raw, axis=0) >= -1e-12).all()
+    sweep = np.linspace(-90, 90, 19)
+    raw = np.array([model.raw_score(rows.assign(revenue_change_90d=v)) for v in sweep])
+    assert (np.diff(raw, axis=0) <= 1e-12).all()
+
+
+def test_calibration_improves_brier_on_held_out_data(small_config):
+    from sklearn.metrics import brier_score_loss
+
+    # the latest dates have a higher base rate than the early ones: the raw model over-ranks low,
+    # the out-of-time calibration corrects it
+    X, y = _book(n_dates=16, drift=0.0)
+    late = X.index.get_level_values("as_of") >= "2024-01-01"
+    y = np.where(late, y | (np.random.default_rng(3).random(len(y)) < 0.15), y)
+    X_new, y_new = _book(n_dates=2, seed=9)
+    y_new = y_new | (np.random.default_rng(4).random(len(y_new)) < 0.15)
+    calibrated = RiskModel(small_config, directions=DIRECTIONS).fit(X, y)
+    raw = RiskModel(small_config.with_overrides(calibration={"method": "none", "share": 0.0}),
+                    directions=DIRECTIONS).fit(X, y)
+    assert calibrated.calibrator_ is not None and raw.calibrator_ is None
+    assert brier_score_loss(y_new, calibrated.predict_proba(X_new)[:, 1]) < brier_score_loss(
+        y_new, raw.predict_proba(X_new)[:, 1])
+
+
+def test_unseen_category_levels_become_missing(small_config):
+    X, y = _book()
+    model = RiskModel(small_config, directions=DIRECTIONS).fit(X, y)
+    rows = X.head(3).copy()
+    unseen = rows.assign(segment=pd.Categorical(["mining"] * 3))
+    missing = rows.assign(segment=pd.Categorical([None] * 3, categories=["retail"]))
+    np.testing.assert_allclose(model.raw_score(unseen), model.raw_score(missing))
+    as_text = rows.assign(segment=rows["segment"].astype(str))
+    np.testing.assert_allclose(model.raw_score(as_text), model.raw_score(rows))
+
+
+def test_column_mismatch_is_shown_as_a_diff(small_config):
+    X, y = _book()
+    model = RiskModel(small_config, directions=DIRECTIONS).fit(X, y)
+    with pytest.raises(ModelError, match=r"missing \['noise'\]; unexpected \['foo'\]"):
+        model.predict_proba(X.drop(columns="noise").assign(foo=1.0))
+
+
+def test_censored_labels_are_refused(small_config):
+    X, y = _book()
+    y = y.astype(float)
+    y[:3] = np.nan
+    with pytest.raises(ModelError, match="3 labels are missing"):
+        RiskModel(small_config, directions=DIRECTIONS).fit(X, y)
+
+
+def test_config_refuses_class_weights_and_bad_values():
+    with pytest.raises(ConfigError, match="is_unbalance distorts the probabilities"):
+        load_config("default").with_overrides(lightgbm={"is_unbalance": True})
+    with pytest.raises(ConfigError, match="label.horizon: expected a number of days"):
+        load_config("default").with_overrides(label={"horizon": "six months"})
+    with pytest.raises(ConfigError, match="bands need 0 < medium < high < 1"):
+        load_config("default").with_overrides(bands={"high": 0.1, "medium": 0.2})
+    with pytest.raises(ConfigError, match="unknown key 'lightgbmm'"):
+        load_config({**load_config("default").raw, "lightgbmm": {}})
+    with pytest.raises(ConfigError, match="not found"):
+        load_config("no-such-recipe")
