@@ -1,0 +1,484 @@
+"""The sign catalog: ``features/<family>.yaml`` files, loaded, validated and worded.
+
+Each family file holds the family's ``description`` and ``action`` (the key-account playbook's answer),
+both in English and Chinese, and its ``signs``. A sign names the ``kind`` (a vectorised function in
+``kamrisk._features``) and its ``params``, and carries a ``description``, a monotone ``direction``, an
+``actionable`` flag and ``reason`` templates that quote the account's own numbers. See
+``features/README.md``.
+
+Every problem is collected and reported at once in a :class:`~kamrisk.CatalogError` naming the file, the
+sign and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from ._errors import CatalogError
+from ._features._registry import KINDS, UNITS
+from ._resources import features_dir
+from ._vocabulary import load_vocabulary
+
+__all__ = ["Catalog", "Sign", "Family", "load_catalog", "FAMILIES", "LANGUAGES"]
+
+FAMILIES = (
+    "shrinking_orders",
+    "procurement_change",
+    "channel_conflict",
+    "strategy_shift",
+    "competitor_pressure",
+    "relationship",
+    "contagion",
+    "account_context",
+)
+LANGUAGES = ("en", "zh")
+_FILE_KEYS = ("family", "description", "action", "signs")
+_SIGN_KEYS = ("id", "family", "kind", "params", "description", "direction", "actionable", "reason")
+_SIGN_REQUIRED = ("id", "kind", "description", "direction", "actionable", "reason")
+_ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+_WINDOW_TOKEN = re.compile(r"(?:^|_)(\d+[a-z]*)(?=_|$)")
+_DAYS = re.compile(r"^[1-9]\d*d$")
+_VOCABULARY = "vocabulary.yaml"
+
+
+@dataclass(frozen=True)
+class Family:
+    """A sign family: what it means and what the account team should do about it (``en``/``zh``)."""
+
+    id: str
+    description: dict[str, str] = field(hash=False)
+    action: dict[str, str] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class Sign:
+    """One defection sign of the catalog: a feature column."""
+
+    id: str
+    family: str
+    kind: str
+    params: dict[str, Any] = field(hash=False)
+    description: dict[str, str] = field(hash=False)
+    direction: int
+    actionable: bool
+    reason: dict[str, str] = field(hash=False)
+
+    @property
+    def unit(self) -> str:
+        """What the value is (money, count, days, change, share, ...): sets its formatting."""
+        return KINDS[self.kind].unit_for(self.params)
+
+
+# -- wording -----------------------------------------------------------------------------------------
+_MISSING = {"en": "n/a", "zh": "不详"}
+_UNKNOWN = {"en": "unknown", "zh": "未知"}
+_TREND = {"en": ("down", "flat", "up"), "zh": ("下降", "持平", "上升")}
+_FLAG = {"en": ("no", "yes"), "zh": ("否", "是")}
+
+
+def _whole(text: str) -> str:
+    return "0" if text in ("-0", "+0") else text
+
+
+def _number(value: float) -> str:
+    """An integer when whole, else one decimal."""
+    return _whole(f"{value:.0f}") if abs(value - round(value)) < 1e-9 else f"{value:.1f}"
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN, NaT or pandas.NA."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or array: not a missing scalar
+        return False
+
+
+def format_value(unit: str, placeholder: str, value: Any, lang: str) -> str:
+    """The text of ``placeholder`` for a sign of ``unit`` holding ``value``."""
+    if unit == "category":
+        return _UNKNOWN[lang] if _missing(value) else str(value)
+    if _missing(value):
+        return _MISSING[lang]
+    v = float(value)
+    if not math.isfinite(v):
+        return _MISSING[lang]
+    if unit in ("money", "count"):
+        return _whole(f"{v:,.0f}")
+    if unit == "days":
+        return f"{v / 365.25:.1f}" if placeholder == "years" else _whole(f"{v:.0f}")
+    if unit == "change":
+        percent = round(v * 100)
+        if placeholder == "trend":
+            return _TREND[lang][(percent > 0) - (percent < 0) + 1]
+        return f"{abs(percent)}" if placeholder == "pct" else f"{percent:+d}%"
+    if unit == "difference":
+        shown = round(v, 1)
+        if placeholder == "trend":
+            return _TREND[lang][(shown > 0) - (shown < 0) + 1]
+        return _number(abs(v)) if placeholder == "diff" else ("+" if shown > 0 else "") + _number(v)
+    if unit == "share":
+        return f"{round(v * 100)}" + ("%" if placeholder == "value" else "")
+    if unit == "percent":
+        return _whole(f"{v:.0f}")
+    if unit in ("ratio", "score"):
+        return f"{v:.1f}"
+    if unit == "flag":
+        return _FLAG[lang][int(v > 0)]
+    return _number(v)  # pragma: no cover - every unit is handled above
+
+
+def _placeholders(template: str) -> list[str]:
+    """Field names of a template; ``ValueError`` for broken braces or a format spec."""
+    names = []
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise ValueError(f"placeholder {{{name}{'!' + conversion if conversion else ''}"
+                             f"{':' + spec if spec else ''}}} must be a plain name such as {{pct}}")
+        names.append(name)
+    return names
+
+
+class Catalog:
+    """The validated sign catalog.
+
+    Attributes
+    ----------
+    signs : list of Sign
+        In catalog order (families in their fixed order, signs as written).
+    families : dict
+        Family id -> :class:`Family`.
+    feature_ids : list of str
+        Sign ids in catalog order: the feature columns.
+    directions : dict
+        Sign id -> -1, 0 or +1 (monotone constraints).
+    categorical : list of str
+        Ids of categorical signs.
+    hash : str
+        Short sha256 of the catalog files' content (the catalog version).
+    path : Path
+        The catalog folder.
+    """
+
+    def __init__(self, signs: list[Sign], families: dict[str, Family], hash: str, path: Path) -> None:
+        self.signs = list(signs)
+        self.families = dict(families)
+        self.hash = hash
+        self.path = path
+        self._by_id = {s.id: s for s in self.signs}
+
+    @property
+    def feature_ids(self) -> list[str]:
+        return [s.id for s in self.signs]
+
+    @property
+    def directions(self) -> dict[str, int]:
+        return {s.id: s.direction for s in self.signs}
+
+    @property
+    def categorical(self) -> list[str]:
+        return [s.id for s in self.signs if s.unit == "category"]
+
+    @property
+    def units(self) -> dict[str, str]:
+        return {s.id: s.unit for s in self.signs}
+
+    def __len__(self) -> int:
+        return len(self.signs)
+
+    def __contains__(self, sign_id: object) -> bool:
+        return sign_id in self._by_id
+
+    def __repr__(self) -> str:
+        return f"Catalog({len(self.signs)} signs in {len(self.families)} families, hash {self.hash})"
+
+    def sign(self, sign_id: str) -> Sign:
+        """The sign ``sign_id``; :class:`~kamrisk.CatalogError` when the catalog has none."""
+        try:
+            return self._by_id[sign_id]
+        except KeyError:
+            raise CatalogError(f"Unknown sign {sign_id!r}: the catalog at {self.path} has no such sign.") from None
+
+    def family_of(self, sign_id: str) -> str:
+        """The family id of sign ``sign_id``."""
+        return self.sign(sign_id).family
+
+    def _lang(self, lang: str) -> str:
+        if lang not in LANGUAGES:
+            raise CatalogError(f"Unknown language {lang!r}; the catalog speaks {list(LANGUAGES)}.")
+        return lang
+
+    def reason_text(self, sign_id: str, row: Mapping[str, Any] | Any, lang: str = "en") -> str:
+        """The sign's reason, its template filled from ``row``.
+
+        Parameters
+        ----------
+        sign_id : str
+        row : Series or dict
+            Feature values of one (account, as_of); a template may quote other signs of the row.
+        lang : {"en", "zh"}
+
+        Examples
+        --------
+        >>> catalog.reason_text("revenue_change_90d", {"revenue_change_90d": -0.38})  # doctest: +SKIP
+        'Revenue down 38% vs the prior 90 days'
+        """
+        sign = self.sign(sign_id)
+        lang = self._lang(lang)
+        own = row.get(sign.id) if hasattr(row, "get") else None
+        if _missing(own):
+            separator = "：" if lang == "zh" else ": "
+            return f"{sign.description[lang]}{separator}{_MISSING[lang]}"
+        unit = sign.unit
+        values = {}
+        for name in _placeholders(sign.reason[lang]):
+            if name in UNITS[unit]:
+                values[name] = format_value(unit, name, own, lang)
+            else:
+                other = self._by_id[name]
+                values[name] = format_value(other.unit, "value", row.get(name), lang)
+        return sign.reason[lang].format(**values)
+
+    def action_text(self, family: str, lang: str = "en") -> str:
+        """The playbook action for ``family``."""
+        lang = self._lang(lang)
+        if family not in self.families:
+            raise CatalogError(f"Unknown sign family {family!r}; the catalog has {list(self.families)}.")
+        return self.families[family].action[lang]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per sign: id, family, kind, unit, direction, actionable, description (en, zh)."""
+        return pd.DataFrame(
+            [
+                {"id": s.id, "family": s.family, "kind": s.kind, "unit": s.unit, "direction": s.direction,
+                 "actionable": s.actionable, "description_en": s.description["en"],
+                 "description_zh": s.description["zh"]}
+                for s in self.signs
+            ]
+        )
+
+
+# -- loading and validation -----------------------------------------------------------------------------
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, file: Path, message: str, sign: str | None = None, field_name: str | None = None) -> None:
+        where = file.name
+        if sign is not None:
+            where += f": sign {sign!r}"
+        if field_name is not None:
+            where += f", field {field_name!r}"
+        self.items.append(f"{where}: {message}")
+
+
+def _texts(value: Any, what: str, problems: _Problems, file: Path, sign: str | None) -> dict[str, str]:
+    """A mapping with a non-empty text for each language."""
+    if not isinstance(value, Mapping):
+        problems.add(file, f"expected a mapping with {list(LANGUAGES)} texts, got {value!r}", sign, what)
+        return {}
+    for lang in value:
+        if lang not in LANGUAGES:
+            problems.add(file, f"unknown language {lang!r}; expected {list(LANGUAGES)}", sign, what)
+    texts = {}
+    for lang in LANGUAGES:
+        text = value.get(lang)
+        if not isinstance(text, str) or not text.strip():
+            problems.add(file, f"missing the {lang!r} translation", sign, f"{what}.{lang}")
+        else:
+            texts[lang] = text.strip()
+    return texts
+
+
+def _check_sign(raw: Any, position: int, family: str, file: Path, vocabulary: Mapping[str, str],
+                problems: _Problems) -> Sign | None:
+    if not isinstance(raw, Mapping):
+        problems.add(file, f"sign #{position} must be a mapping of {list(_SIGN_KEYS)}, got {raw!r}")
+        return None
+    sign_id = raw.get("id")
+    name = sign_id if isinstance(sign_id, str) else f"#{position}"
+    before = len(problems.items)
+    for key in raw:
+        if key not in _SIGN_KEYS:
+            problems.add(file, f"unknown key; a sign has {list(_SIGN_KEYS)}", name, str(key))
+    for key in _SIGN_REQUIRED:
+        if key not in raw:
+            problems.add(file, "missing", name, key)
+    if not isinstance(sign_id, str) or not _ID.match(sign_id):
+        problems.add(file, f"expected a snake_case id such as 'revenue_change_90d', got {sign_id!r}", name, "id")
+    else:
+        for token in _WINDOW_TOKEN.findall(sign_id):
+            if not _DAYS.match(token):
+                problems.add(file, f"window {token!r} in the id must be a number of days such as '90d'",
+                             name, "id")
+    own_family = raw.get("family", family)
+    if own_family != family:
+        what = "unknown family" if own_family not in FAMILIES else "a sign of another family"
+        problems.add(file, f"{what} {own_family!r}; signs of {file.name} belong to {family!r}", name, "family")
+    kind = KINDS.get(raw.get("kind"))  # type: ignore[arg-type]
+    if "kind" in raw and kind is None:
+        problems.add(file, f"unknown kind {raw.get('kind')!r}; known kinds: {sorted(KINDS)}", name, "kind")
+    params = raw.get("params") or {}
+    if not isinstance(params, Mapping):
+        problems.add(file, f"expected a mapping, got {params!r}", name, "params")
+        params = {}
+    params = dict(params)
+    if kind is not None:
+        for key, value in params.items():
+            spec = kind.params.get(key)
+            if spec is None:
+                problems.add(file, f"unknown parameter of kind {kind.name!r}; it takes {list(kind.params)}",
+                             name, f"params.{key}")
+                continue
+            try:
+                checked = spec.check(value)
+            except ValueError as exc:
+                problems.add(file, str(exc), name, f"params.{key}")
+                continue
+            if spec.type == "types":
+                for event_type in checked:
+                    if event_type not in vocabulary:
+                        problems.add(file, f"event type {event_type!r} is not in the vocabulary "
+                                           f"({_VOCABULARY}): {sorted(vocabulary)}", name, f"params.{key}")
+        for key, spec in kind.params.items():
+            if spec.required and key not in params:
+                problems.add(file, f"missing; kind {kind.name!r} needs it", name, f"params.{key}")
+        window = params.get("window")
+        if "window" in kind.params and isinstance(window, str) and _DAYS.match(window) and isinstance(
+            sign_id, str
+        ) and window not in _WINDOW_TOKEN.findall(sign_id):
+            problems.add(file, f"the id must name its window {window!r} (params.window)", name, "id")
+    direction = raw.get("direction")
+    if "direction" in raw and (isinstance(direction, bool) or direction not in (-1, 0, 1)):
+        problems.add(file, f"expected -1, 0 or 1, got {direction!r}", name, "direction")
+    if kind is not None and kind.unit_for(params) == "category" and direction not in (0, None):
+        problems.add(file, "a categorical sign has no order: its direction must be 0", name, "direction")
+    if "actionable" in raw and not isinstance(raw.get("actionable"), bool):
+        problems.add(file, f"expected true or false, got {raw.get('actionable')!r}", name, "actionable")
+    description = _texts(raw.get("description"), "description", problems, file, name) if "description" in raw \
+        else {}
+    reason = _texts(raw.get("reason"), "reason", problems, file, name) if "reason" in raw else {}
+    if len(problems.items) > before:
+        return None
+    return Sign(sign_id, family, kind.name, params, description, int(direction), raw["actionable"], reason)
+
+
+def _check_reasons(signs: list[Sign], files: dict[str, Path], problems: _Problems) -> None:
+    ids = {s.id for s in signs}
+    for sign in signs:
+        offered = UNITS[sign.unit]
+        for lang, template in sign.reason.items():
+            try:
+                names = _placeholders(template)
+            except ValueError as exc:
+                problems.add(files[sign.id], str(exc), sign.id, f"reason.{lang}")
+                continue
+            for placeholder in names:
+                if placeholder not in offered and placeholder not in ids:
+                    problems.add(files[sign.id],
+                                 f"placeholder {{{placeholder}}} is not provided: a {sign.unit} sign offers "
+                                 f"{sorted('{' + p + '}' for p in offered)}, or name another sign's id",
+                                 sign.id, f"reason.{lang}")
+
+
+def _parse(folder: Path, contents: tuple[tuple[str, bytes], ...], digest: str) -> Catalog:
+    problems = _Problems()
+    vocabulary_path = folder / _VOCABULARY
+    vocabulary = load_vocabulary(vocabulary_path if vocabulary_path.is_file() else None)
+    families: dict[str, Family] = {}
+    signs: list[Sign] = []
+    files: dict[str, Path] = {}
+    parsed: dict[str, tuple[Path, Any]] = {}
+    for name, content in contents:
+        file = folder / name
+        stem = Path(name).stem
+        if name == _VOCABULARY:
+            continue
+        if stem not in FAMILIES:
+            problems.add(file, f"unknown family {stem!r}: family files are named after one of {list(FAMILIES)}")
+            continue
+        try:
+            raw = yaml.safe_load(content.decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            problems.add(file, f"not valid YAML: {exc}")
+            continue
+        parsed[stem] = (file, raw)
+    for family in FAMILIES:  # a fixed family order, whatever the file system lists
+        if family not in parsed:
+            continue
+        file, raw = parsed[family]
+        if not isinstance(raw, Mapping):
+            problems.add(file, f"expected a mapping with keys {list(_FILE_KEYS)}")
+            continue
+        for key in raw:
+            if key not in _FILE_KEYS:
+                problems.add(file, f"unknown key; a family file has {list(_FILE_KEYS)}", field_name=str(key))
+        if raw.get("family", family) != family:
+            problems.add(file, f"unknown family {raw.get('family')!r}: this file holds {family!r}",
+                         field_name="family")
+        description = _texts(raw.get("description"), "description", problems, file, None)
+        action = _texts(raw.get("action"), "action", problems, file, None)
+        families[family] = Family(family, description, action)
+        entries = raw.get("signs")
+        if not isinstance(entries, list) or not entries:
+            problems.add(file, "expected a non-empty list of signs", field_name="signs")
+            continue
+        for position, entry in enumerate(entries, start=1):
+            sign = _check_sign(entry, position, family, file, vocabulary, problems)
+            if sign is None:
+                continue
+            if sign.id in files:
+                problems.add(file, f"duplicate id: already defined in {files[sign.id].name}", sign.id, "id")
+                continue
+            files[sign.id] = file
+            signs.append(sign)
+    if not parsed and not problems.items:
+        problems.add(folder / "*.yaml", f"no family files in {folder}; expected some of {list(FAMILIES)}")
+    _check_reasons(signs, files, problems)
+    if problems.items:
+        raise CatalogError(
+            f"The sign catalog at {folder} is invalid ({len(problems.items)} problem(s)):\n"
+            + "\n".join(f"- {p}" for p in problems.items)
+        )
+    return Catalog(signs, families, digest, folder)
+
+
+@lru_cache(maxsize=16)
+def _load(folder: Path, contents: tuple[tuple[str, bytes], ...], digest: str) -> Catalog:
+    return _parse(folder, contents, digest)
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Load and validate the sign catalog (cached while its files are unchanged).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A catalog folder; the shipped ``features/`` by default (``KAMRISK_FEATURES_DIR`` overrides).
+
+    Raises
+    ------
+    CatalogError
+        Naming file, sign and field of every problem found.
+    """
+    folder = Path(path) if path is not None else features_dir()
+    if not folder.is_dir():
+        raise CatalogError(f"{folder}: no such catalog folder; give the folder holding the <family>.yaml files.")
+    folder = folder.resolve()
+    contents = tuple((p.name, p.read_bytes()) for p in sorted(folder.glob("*.yaml")))
+    digest = hashlib.sha256()
+    for name, content in contents:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+    return _load(folder, contents, digest.hexdigest()[:16])

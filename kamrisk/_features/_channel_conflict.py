@@ -1,0 +1,112 @@
+"""Sign kinds of unsettled conflict (family ``channel_conflict``): complaints open at as_of and the age
+of the oldest, time to resolve, and stock-outs in the account's own peak season.
+
+An event resolved at or after as_of is open at as_of: the resolution had not happened yet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._base import NEVER, Context, Timeline
+from ._registry import Param, register
+
+__all__: list[str] = []
+
+_TYPES = Param("types")
+
+
+def _resolved_timeline(ctx: Context, types: tuple[str, ...]) -> Timeline:
+    """Events of ``types`` that have a resolution, by resolution day, with their days to resolve."""
+
+    def build() -> Timeline:
+        frame = ctx.events_of(types)
+        frame = frame.loc[frame["resolved"] != NEVER]
+        timeline = Timeline(frame["code"].to_numpy(), frame["resolved"].to_numpy())
+        timeline.add("days_to_resolve", (frame["resolved"] - frame["day"]).to_numpy(dtype=float))
+        return timeline
+
+    return ctx.memo(("resolved_timeline", types), build)
+
+
+@register("open_events", unit="count", source="events", columns=("resolved_date",), params={"types": _TYPES})
+def open_events(ctx: Context, types: tuple[str, ...]) -> np.ndarray:
+    """Events of ``types`` raised before as_of and not resolved before as_of."""
+    raised = ctx.event_timeline(types).count(ctx.codes, ctx.t - NEVER, ctx.t)
+    # resolved_date >= event_date (the loader repairs the rest), so a resolution before as_of closes an
+    # event raised before as_of
+    resolved = _resolved_timeline(ctx, types).count(ctx.codes, ctx.t - NEVER, ctx.t)
+    return raised - resolved
+
+
+@register("oldest_open_days", unit="days", source="events", columns=("resolved_date",),
+          params={"types": _TYPES})
+def oldest_open_days(ctx: Context, types: tuple[str, ...]) -> np.ndarray:
+    """Age in days at as_of of the oldest event of ``types`` still open (NaN when none is open)."""
+    frame = ctx.events_of(types)
+    codes, days, resolved = (frame[c].to_numpy() for c in ("code", "day", "resolved"))
+    out = np.full(len(ctx), np.nan)
+    for position, t in enumerate(ctx.as_of_days):  # a loop over as-of dates, vectorised over accounts
+        is_open = (days < t) & (resolved >= t)
+        oldest = pd.Series(days[is_open]).groupby(codes[is_open]).min()
+        rows = ctx.rows_at(position)
+        first_day = oldest.reindex(ctx.codes[rows]).to_numpy(dtype=float)
+        out[rows] = t - first_day
+    return out
+
+
+@register("mean_resolution_days", unit="days", source="events", columns=("resolved_date",),
+          params={"types": _TYPES, "window": Param("window")})
+def mean_resolution_days(ctx: Context, types: tuple[str, ...], window: int) -> np.ndarray:
+    """Mean days from raised to resolved, over events of ``types`` resolved in the window."""
+    timeline = _resolved_timeline(ctx, types)
+    total = timeline.sum("days_to_resolve", ctx.codes, ctx.t - window, ctx.t)
+    count = timeline.count(ctx.codes, ctx.t - window, ctx.t)
+    out = np.full(len(ctx), np.nan)
+    np.divide(total, count, out=out, where=count > 0)
+    return out
+
+
+def _month_of(days: np.ndarray) -> np.ndarray:
+    """Calendar month (0-11) of day numbers."""
+    return (days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12).astype(np.int64)
+
+
+def peak_month(ctx: Context, history: int) -> np.ndarray:
+    """The calendar month (0-11) with the most gross orders over ``[as_of - history, as_of)``."""
+
+    def compute() -> np.ndarray:
+        daily = ctx.daily_orders
+        codes = daily["code"].to_numpy() * 12 + _month_of(daily["day"].to_numpy())
+        timeline = Timeline(codes, daily["day"].to_numpy())
+        timeline.add("gross", daily["gross"].to_numpy())
+        by_month = np.column_stack(
+            [timeline.sum("gross", ctx.codes * 12 + m, ctx.t - history, ctx.t) for m in range(12)]
+        )
+        return np.where(by_month.max(axis=1) > 0, by_month.argmax(axis=1), -1)
+
+    return ctx.memo(("peak_month", history), compute)
+
+
+@register("peak_season_events", unit="count", source="events",
+          params={"types": _TYPES, "window": Param("window"),
+                  "history": Param("window", required=False, default="730d"),
+                  "season": Param("integer", required=False, default=1)})
+def peak_season_events(ctx: Context, types: tuple[str, ...], window: int, history: int,
+                       season: int) -> np.ndarray:
+    """Events of ``types`` in the window that fell in the account's peak season.
+
+    The peak season is the peak month (most orders over ``history`` before as_of) and ``season`` months
+    either side of it.
+    """
+    frame = ctx.events_of(types)
+    days = frame["day"].to_numpy()
+    timeline = Timeline(frame["code"].to_numpy() * 12 + _month_of(days), days)
+    peak = peak_month(ctx, history)
+    out = np.zeros(len(ctx))
+    for m in range(12):  # a loop over calendar months, vectorised over accounts and dates
+        distance = np.abs(m - peak)
+        in_season = (np.minimum(distance, 12 - distance) <= season) & (peak >= 0)
+        out += np.where(in_season, timeline.count(ctx.codes * 12 + m, ctx.t - window, ctx.t), 0.0)
+    return np.where(peak >= 0, out, np.nan)

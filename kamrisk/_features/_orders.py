@@ -1,0 +1,167 @@
+"""Sign kinds read from orders (family ``shrinking_orders``): revenue, order counts, their change and
+trend, reorder rhythm, breadth of the range bought, returns and cancellations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._base import Context, Timeline
+from ._registry import Param, register
+
+__all__: list[str] = []
+
+_WINDOW = {"window": Param("window")}
+_VERSUS = Param("choice", required=False, default="prior", choices=("prior", "year_before"))
+_YEAR = 365
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, NaN where the denominator is not positive."""
+    out = np.full(len(numerator), np.nan)
+    ok = denominator > 0
+    out[ok] = numerator[ok] / denominator[ok]
+    return out
+
+
+def _base_window(window: int, versus: str) -> tuple[int, int]:
+    """The comparison window as (start, end) offsets before as_of."""
+    return (2 * window, window) if versus == "prior" else (_YEAR + window, _YEAR)
+
+
+@register("revenue", unit="money", params=_WINDOW)
+def revenue(ctx: Context, window: int) -> np.ndarray:
+    """Net revenue (returns deducted) over ``[as_of - window, as_of)``."""
+    return ctx.order_sum("net", window)
+
+
+@register("order_count", unit="count", params=_WINDOW)
+def order_count(ctx: Context, window: int) -> np.ndarray:
+    """Orders placed (positive amounts; lines of one ``order_id`` count once) over the window."""
+    return ctx.order_sum("orders", window)
+
+
+@register("revenue_change", unit="change", params={**_WINDOW, "versus": _VERSUS})
+def revenue_change(ctx: Context, window: int, versus: str) -> np.ndarray:
+    """Net revenue of the window relative to the prior window (or the same window a year before), - 1."""
+    base = ctx.order_sum("net", *_base_window(window, versus))
+    return _ratio(ctx.order_sum("net", window), base) - 1.0
+
+
+@register("order_count_change", unit="change", params={**_WINDOW, "versus": _VERSUS})
+def order_count_change(ctx: Context, window: int, versus: str) -> np.ndarray:
+    """Order count of the window relative to the comparison window, - 1."""
+    base = ctx.order_sum("orders", *_base_window(window, versus))
+    return _ratio(ctx.order_sum("orders", window), base) - 1.0
+
+
+@register("revenue_slope", unit="change",
+          params={**_WINDOW, "buckets": Param("integer", required=False, default=12)})
+def revenue_slope(ctx: Context, window: int, buckets: int) -> np.ndarray:
+    """Least-squares slope of revenue per bucket (month) over the window, divided by the mean bucket.
+
+    -0.05 reads "revenue falls by 5% of its average a month".
+    """
+    edges = np.round(np.arange(buckets + 1) * window / buckets).astype(int)
+    # column k: the k-th bucket counted back from as_of, x = -k
+    y = np.column_stack([ctx.order_sum("net", edges[k + 1], edges[k]) for k in range(buckets)])
+    x = -np.arange(buckets, dtype=float)
+    x -= x.mean()
+    slope = (y * x).sum(axis=1) / (x**2).sum()
+    return _ratio(slope, y.mean(axis=1))
+
+
+@register("days_since_last_order", unit="days")
+def days_since_last_order(ctx: Context) -> np.ndarray:
+    """Days from the last order (positive amount) to as_of."""
+    return ctx.t - ctx.order_days.last_day(ctx.codes, ctx.t)
+
+
+def _reorder_gap(ctx: Context, history: int) -> np.ndarray:
+    def compute() -> np.ndarray:
+        days = ctx.order_days
+        n = days.count(ctx.codes, ctx.t - history, ctx.t)
+        first = days.first_day(ctx.codes, ctx.t - history, ctx.t)
+        last = days.last_day(ctx.codes, ctx.t)
+        return _ratio(last - first, n - 1.0)
+
+    return ctx.memo(("reorder_gap", history), compute)
+
+
+_HISTORY = {"history": Param("window", required=False, default="730d")}
+
+
+@register("typical_reorder_gap", unit="days", params=_HISTORY)
+def typical_reorder_gap(ctx: Context, history: int) -> np.ndarray:
+    """Mean days between order days over the history window (NaN with fewer than two order days)."""
+    return _reorder_gap(ctx, history)
+
+
+@register("recency_gap_ratio", unit="ratio", params=_HISTORY)
+def recency_gap_ratio(ctx: Context, history: int) -> np.ndarray:
+    """Days since the last order divided by the account's own typical reorder gap."""
+    return _ratio(days_since_last_order(ctx), _reorder_gap(ctx, history))
+
+
+@register("average_order_size_change", unit="change", params={**_WINDOW, "versus": _VERSUS})
+def average_order_size_change(ctx: Context, window: int, versus: str) -> np.ndarray:
+    """Average order size (gross amount per order) of the window relative to the comparison window, - 1."""
+    start, end = _base_window(window, versus)
+    now = _ratio(ctx.order_sum("gross", window), ctx.order_sum("orders", window))
+    before = _ratio(ctx.order_sum("gross", start, end), ctx.order_sum("orders", start, end))
+    return _ratio(now, before) - 1.0
+
+
+def _line_column(ctx: Context) -> str | None:
+    # decided by the schema only: whether values are filled in may depend on rows after as_of
+    orders = ctx.data.orders
+    return next((c for c in ("category", "product") if c in orders), None)
+
+
+def _lines_bought(ctx: Context, window: int, offset: int) -> np.ndarray:
+    """Distinct product lines bought in ``[as_of - offset - window, as_of - offset)``."""
+
+    def compute() -> np.ndarray:
+        column = _line_column(ctx)
+        if column is None:
+            return np.full(len(ctx), np.nan)
+        lines = ctx.order_lines.loc[ctx.order_lines["amount"] > 0]
+        names = ctx.data.orders[column].to_numpy(dtype=object)[lines["row"].to_numpy()]
+        known = pd.notna(names)
+        pairs = pd.DataFrame({"code": lines["code"].to_numpy()[known], "line": names[known].astype(str)})
+        pair_code = pairs.groupby(["code", "line"], sort=True).ngroup().to_numpy(dtype=np.int64)
+        pair_account = pairs.drop_duplicates().sort_values(["code", "line"])["code"].to_numpy(np.int64)
+        timeline = Timeline(pair_code, lines["day"].to_numpy()[known])
+        every_pair = np.arange(len(pair_account), dtype=np.int64)
+        # NaN for an account without any order of a known line before as_of
+        first_known = np.full(ctx.n_accounts, np.inf)
+        np.minimum.at(first_known, pairs["code"].to_numpy(), lines["day"].to_numpy()[known])
+        out = np.where(first_known[ctx.codes] < ctx.t, 0.0, np.nan)
+        for position, day in enumerate(ctx.as_of_days):  # a loop over as-of dates, vectorised over accounts
+            end = day - offset
+            last = timeline.last_day(every_pair, np.full(len(every_pair), end))
+            bought = (last >= end - window).astype(float)
+            per_account = np.bincount(pair_account, weights=bought, minlength=ctx.n_accounts)
+            rows = ctx.rows_at(position)
+            out[rows] += per_account[ctx.codes[rows]]
+        return out
+
+    return ctx.memo(("lines_bought", window, offset), compute)
+
+
+@register("product_lines", unit="count", params=_WINDOW)
+def product_lines(ctx: Context, window: int) -> np.ndarray:
+    """Distinct categories (or products, without a category column) bought in the window."""
+    return _lines_bought(ctx, window, 0)
+
+
+@register("product_lines_change", unit="difference", params=_WINDOW)
+def product_lines_change(ctx: Context, window: int) -> np.ndarray:
+    """Distinct lines bought in the window minus those bought in the prior window."""
+    return _lines_bought(ctx, window, 0) - _lines_bought(ctx, window, window)
+
+
+@register("returns_share", unit="share", params=_WINDOW)
+def returns_share(ctx: Context, window: int) -> np.ndarray:
+    """Returns and cancellations (negative amounts) as a share of gross orders over the window."""
+    return _ratio(ctx.order_sum("returns", window), ctx.order_sum("gross", window))
