@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from ._errors import KamriskError
+from ._progress import progress
 
 app = typer.Typer(
     name="kamrisk",
@@ -51,14 +52,220 @@ def simulate(
     months: Annotated[int, typer.Option(min=13, help="Months of history.")] = 36,
     start: Annotated[str, typer.Option(help="First day of the history, YYYY-MM-DD.")] = "2023-01-01",
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same book.")] = 7,
-    messy: Annotated[bool, typer.Option(help="Add what real exports have: duplicates, returns, own "
-                                              "event names with a mapping.yaml, late records.")] = False,
+    messy: Annotated[
+        bool,
+        typer.Option(
+            help="Add what real exports have: duplicates, returns, own event names with a mapping.yaml, late records."
+        ),
+    ] = False,
 ) -> None:
     """Simulate a book of key accounts with planted defections (the embedded default data)."""
     from ._simulate import simulate as run
 
     book = run(accounts=accounts, months=months, start=start, seed=seed, messy=messy, out=out)
     _echo(f"Wrote a simulated book to {out}: {book.summary()}")
+
+
+@app.command()
+def features(
+    data: Annotated[Path, typer.Argument(help="Data folder: orders (required), events, accounts, mapping.yaml.")],
+    out: Annotated[Path, typer.Option(help="Output table, by extension: .parquet (keeps the index) or .csv.")],
+    as_of: Annotated[
+        list[str] | None, typer.Option("--as-of", help="An as-of date, YYYY-MM-DD; repeat for several.")
+    ] = None,
+    every: Annotated[
+        str | None, typer.Option(help="A calendar of as-of dates: '1M' (month starts), '3M', '7d', ...")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First date of the --every calendar (default: the first order).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last date of the --every calendar (default: the data's end).")
+    ] = None,
+    family: Annotated[list[str] | None, typer.Option(help="Only this sign family; repeat for several.")] = None,
+    active_days: Annotated[
+        int, typer.Option(min=1, help="Accounts with an order in this many days before as_of get a row.")
+    ] = 365,
+) -> None:
+    """Build the defection-sign features of every active account at each as-of date."""
+    import warnings
+
+    import pandas as pd
+
+    from ._calendar import as_of_calendar
+    from ._errors import ConfigError, DataWarning
+    from ._features import build_features
+    from ._schema import load_data
+
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise ConfigError(f"{out}: unknown output format {out.suffix!r}; use .parquet or .csv.")
+    if every is None and (start is not None or end is not None):
+        raise ConfigError("--from and --to bound the --every calendar; give --every too (e.g. --every 1M).")
+    if every is None and not as_of:
+        raise ConfigError("Give the as-of dates: --as-of DATE (repeatable), or --every 1M [--from DATE --to DATE].")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        book = load_data(data)
+    for warning in caught:
+        typer.echo(f"Warning: {warning.message}", err=True)
+    dates = list(as_of or [])
+    if every is not None:
+        dates += list(
+            as_of_calendar(every, start if start is not None else book.start, end if end is not None else book.end)
+        )
+    table = build_features(book, dates, families=family, active_days=active_days)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        table.to_parquet(out)
+    else:
+        table.reset_index().to_csv(out, index=False)
+    accounts = table.index.get_level_values("account_id").nunique()
+    snapshots = pd.Index(table.index.get_level_values("as_of")).nunique()
+    _echo(
+        f"Wrote {len(table)} rows ({accounts} accounts at {snapshots} as-of dates) x {table.shape[1]} "
+        f"features to {out} (catalog {table.attrs['catalog_hash']})."
+    )
+
+
+def _load(data: Path):
+    """Load a data folder, showing its warnings; returns (book, oracle, truth), the last two when simulated."""
+    import warnings
+
+    import pandas as pd
+
+    from ._errors import DataWarning
+    from ._schema import load_data
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        book = load_data(data)
+    for warning in caught:
+        typer.echo(f"Warning: {warning.message}", err=True)
+    oracle = pd.read_parquet(data / "oracle.parquet") if (data / "oracle.parquet").is_file() else None
+    truth = pd.read_parquet(data / "truth.parquet") if (data / "truth.parquet").is_file() else None
+    return book, oracle, truth
+
+
+ConfigOption = Annotated[
+    str,
+    typer.Option("--config", "-c", help="Model recipe: a name in models/ (default, partial) or a config.yaml path."),
+]
+
+
+@app.command()
+def backtest(
+    data: Annotated[Path, typer.Argument(help="Data folder (oracle.parquet is used when present).")],
+    config: ConfigOption = "default",
+    out: Annotated[
+        Path | None, typer.Option(help="Write the per-row backtest predictions here (.parquet/.csv).")
+    ] = None,
+) -> None:
+    """Rolling-origin backtest of a recipe against the recency and logistic baselines (and the oracle)."""
+    from ._backtest import backtest as run
+
+    book, oracle, truth = _load(data)
+    with progress() as bar:
+        task = bar.add_task("Backtesting", total=None)
+        result = run(
+            book, config, oracle=oracle, truth=truth, on_fold=lambda i, n: bar.update(task, completed=i, total=n)
+        )
+    _echo(result.summary())
+    _echo("\nFolds:\n" + result.fold_plan.drop(columns="fold").to_string())
+    model_rows = result.segments[result.segments["scorer"] == "model"]
+    _echo(
+        "\nBy segment, channel and revenue tier (model):\n"
+        + model_rows[["by", "group", "roc_auc", "pr_auc", "lift_top10", "rows", "positives"]].to_string(
+            index=False, float_format=lambda v: f"{v:.3f}"
+        )
+    )
+    if out is not None:
+        _write_table(result.predictions.reset_index(), out)
+        _echo(f"\nWrote the backtest predictions to {out}")
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="Data folder (oracle.parquet is used when present).")],
+    config: ConfigOption = "default",
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI; default MLFLOW_TRACKING_URI or sqlite:///./mlflow.db.")
+    ] = None,
+    experiment: Annotated[str, typer.Option(help="MLflow experiment name.")] = "kamrisk",
+    register: Annotated[str, typer.Option(help="Registered model name.")] = "kamrisk",
+) -> None:
+    """Backtest, fit and log a recipe to MLflow; register it and move `champion` only if it wins."""
+    from ._train import train as run
+
+    book, oracle, truth = _load(data)
+    with progress() as bar:
+        task = bar.add_task("Training", total=4)
+
+        def step(name: str) -> None:
+            bar.update(task, description=name, advance=1)
+
+        result = run(
+            book,
+            config,
+            oracle=oracle,
+            truth=truth,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
+            register=register,
+            on_step=step,
+        )
+    _echo(result.backtest.summary())
+    _echo(f"\nMLflow run {result.registry.run_id}: {result.registry.message}")
+
+
+def _write_table(frame, out: Path) -> None:
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise KamriskError(f"{out}: unknown output format {suffix!r}; use .parquet or .csv.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(out) if suffix == ".parquet" else frame.to_csv(out, index=False)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the simulated book, the MLflow store and the outputs.")] = Path(
+        "kamrisk-demo"
+    ),
+    accounts: Annotated[int, typer.Option(min=50, help="Accounts in the simulated book.")] = 2000,
+    months: Annotated[int, typer.Option(min=30, help="Months of history.")] = 36,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """The main job on the embedded default: simulate a book, validate it, backtest, train and register."""
+    from ._simulate import simulate as run_simulation
+    from ._train import train as run_training
+
+    out.mkdir(parents=True, exist_ok=True)
+    data = out / "data"
+    store = f"sqlite:///{(out / 'mlflow.db').resolve()}"
+    with progress() as bar:
+        task = bar.add_task("Simulating a book of key accounts", total=6)
+        run_simulation(accounts=accounts, months=months, seed=seed, out=data)
+        bar.update(task, advance=1, description="Validating the data")
+        book, oracle, truth = _load(data)
+        bar.update(task, advance=1)
+
+        def step(name: str) -> None:
+            bar.update(task, description=name, advance=1)
+
+        result = run_training(
+            book,
+            "default",
+            oracle=oracle,
+            truth=truth,
+            tracking_uri=store,
+            experiment="kamrisk-demo",
+            register="kamrisk",
+            on_step=step,
+        )
+    _echo(f"Book: {book!r}")
+    _echo(result.backtest.summary())
+    _echo(f"\nMLflow: {result.registry.message}")
+    _echo(f"Browse the runs: mlflow ui --backend-store-uri {store}")
 
 
 # -- entry point ---------------------------------------------------------------------------------------

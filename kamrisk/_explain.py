@@ -1,0 +1,180 @@
+"""Reasons an account team can act on: TreeSHAP contributions grouped by sign family.
+
+Contributions come from LightGBM's own ``pred_contrib=True`` (exact path-dependent TreeSHAP, identical
+to ``shap.TreeExplainer`` for these models); per row they add up to the model's raw score (log-odds).
+Summed per sign family, the families that raise the risk most become the reasons, each worded from the
+catalog template of the family's strongest sign with the account's own numbers, and each carrying the
+family's action. ``cause_family`` is the driving family (not ``shrinking_orders``, which shows *that* an
+account leaves, and not ``account_context``) that raises the risk most: the action comes from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import ModelError
+
+__all__ = ["contributions", "family_contributions", "explain", "what_if", "healthy_reference",
+           "NOT_CAUSES", "REASON_MODES"]
+
+NOT_CAUSES = ("shrinking_orders", "account_context")
+NOT_REASONS = ("account_context",)  # context (segment, size) is not a sign of leaving
+REASON_MODES = ("all", "at_risk", "none")
+MAX_REASONS = 3
+
+
+def contributions(model: Any, X: pd.DataFrame) -> pd.DataFrame:
+    """Per-feature TreeSHAP contributions and the ``base_value`` column; rows add up to the raw score."""
+    Xc = model._check(X)
+    values = model.booster_.predict(Xc, pred_contrib=True)
+    columns = [*model.feature_names_in_, "base_value"]
+    return pd.DataFrame(values, index=X.index, columns=columns)
+
+
+def family_contributions(contrib: pd.DataFrame, catalog: Any) -> pd.DataFrame:
+    """Sum of the signed contributions of each sign family (plus ``base_value``)."""
+    features = [c for c in contrib.columns if c != "base_value"]
+    families = pd.Series({c: catalog.family_of(c) for c in features})
+    ordered = [f for f in catalog.families if f in set(families)]
+    summed = contrib[features].T.groupby(families.to_numpy()).sum().T
+    out = summed.reindex(columns=ordered, fill_value=0.0)
+    out["base_value"] = contrib["base_value"]
+    return out
+
+
+def healthy_reference(X: pd.DataFrame, y: np.ndarray, catalog: Any) -> dict[str, float]:
+    """Healthy value of each actionable sign: the median over accounts that did not defect.
+
+    A sign missing for most healthy accounts (e.g. days since the last re-tender, when there was none) is
+    healthy when missing.
+    """
+    healthy = X[np.asarray(y) == 0]
+    reference: dict[str, float] = {}
+    for sign in catalog.signs:
+        if not sign.actionable or sign.id not in X or sign.id in getattr(catalog, "categorical", ()):
+            continue
+        column = pd.to_numeric(healthy[sign.id], errors="coerce")
+        reference[sign.id] = float("nan") if column.isna().mean() > 0.5 else float(column.median())
+    return reference
+
+
+def what_if(model: Any, X: pd.DataFrame, catalog: Any, reference: dict[str, float],
+            risk: np.ndarray | None = None) -> pd.DataFrame:
+    """Drop in risk per actionable family if its actionable signs were at their healthy reference."""
+    risk = model.calibrate(model.raw_score(X)) if risk is None else risk
+    out = {}
+    by_family: dict[str, list[str]] = {}
+    for feature in reference:
+        if feature in X:
+            by_family.setdefault(catalog.family_of(feature), []).append(feature)
+    for family, features in by_family.items():
+        changed = X.copy()
+        for feature in features:
+            changed[feature] = reference[feature]
+        out[f"whatif_{family}"] = risk - model.calibrate(model.raw_score(changed))
+    return pd.DataFrame(out, index=X.index)
+
+
+def _strongest_signs(contrib: pd.DataFrame, catalog: Any) -> dict[str, np.ndarray]:
+    """Per family, the column position (within the family) of the sign with the largest contribution."""
+    out = {}
+    for family in catalog.families:
+        features = [c for c in contrib.columns if c != "base_value" and catalog.family_of(c) == family]
+        if features:
+            values = contrib[features].to_numpy()
+            out[family] = np.asarray(features, dtype=object)[np.argmax(values, axis=1)]
+    return out
+
+
+def explain(
+    model: Any,
+    X: pd.DataFrame,
+    catalog: Any,
+    *,
+    lang: str = "en",
+    reasons: str = "all",
+    reference: dict[str, float] | None = None,
+    risk: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Reasons, cause and action per row, with the family contributions and the what-if gains.
+
+    Parameters
+    ----------
+    model : fitted RiskModel
+    X : feature rows (indexed by account_id, as_of)
+    catalog : the sign catalog the model was trained with
+    lang : ``"en"`` or ``"zh"``
+    reasons : ``"all"`` explains every row; ``"at_risk"`` only rows in the high or medium band (cheaper);
+        ``"none"`` no explanations (risk and band only)
+    reference : healthy values of actionable signs (for the what-if); no what-if when None
+
+    Returns
+    -------
+    DataFrame
+        ``risk, band, reason_1..3, reason_family_1..3, cause_family, action``, ``contrib_<family>`` per
+        family and ``whatif_<family>`` per actionable family.
+    """
+    if lang not in ("en", "zh"):
+        raise ModelError(f"lang must be 'en' or 'zh', got {lang!r}.")
+    if reasons not in REASON_MODES:
+        raise ModelError(f"reasons must be one of {list(REASON_MODES)}, got {reasons!r}.")
+    risk = model.calibrate(model.raw_score(X)) if risk is None else np.asarray(risk)
+    band = model.band(risk)
+    out = pd.DataFrame({"risk": risk, "band": band}, index=X.index)
+    for k in range(1, MAX_REASONS + 1):
+        out[f"reason_{k}"] = ""
+        out[f"reason_family_{k}"] = ""
+    out["cause_family"] = ""
+    out["action"] = ""
+    families = [f for f in catalog.families if any(catalog.family_of(c) == f for c in model.feature_names_in_)]
+    for family in families:
+        out[f"contrib_{family}"] = np.nan
+    if reasons == "none" or len(X) == 0:
+        return out
+    explain_mask = np.ones(len(X), dtype=bool) if reasons == "all" else np.isin(band, ["high", "medium"])
+    if not explain_mask.any():
+        return out
+    Xe = X[explain_mask]
+    contrib = contributions(model, Xe)
+    fam = family_contributions(contrib, catalog)
+    for family in families:
+        out.loc[explain_mask, f"contrib_{family}"] = fam[family].to_numpy()
+    strongest = _strongest_signs(contrib, catalog)
+    reason_families = [f for f in families if f not in NOT_REASONS]
+    values = fam[reason_families].to_numpy()
+    order = np.argsort(-values, axis=1, kind="stable")
+    texts = {k: np.full(len(Xe), "", dtype=object) for k in range(1, MAX_REASONS + 1)}
+    fams = {k: np.full(len(Xe), "", dtype=object) for k in range(1, MAX_REASONS + 1)}
+    rows = Xe.reset_index(drop=True)
+    for k in range(1, min(MAX_REASONS, len(reason_families)) + 1):
+        pick = order[:, k - 1]
+        raises = values[np.arange(len(Xe)), pick] > 0
+        for j, family in enumerate(reason_families):
+            hit = np.flatnonzero(raises & (pick == j))
+            for i in hit:  # wording is per row by nature; only rows with a risk-raising family get here
+                sign = strongest[family][i]
+                texts[k][i] = catalog.reason_text(sign, rows.iloc[i], lang=lang)
+                fams[k][i] = family
+    for k in texts:
+        out.loc[explain_mask, f"reason_{k}"] = texts[k]
+        out.loc[explain_mask, f"reason_family_{k}"] = fams[k]
+    causes = [f for f in families if f not in NOT_CAUSES]
+    cause = np.full(len(Xe), "", dtype=object)
+    if causes:
+        cvalues = fam[causes].to_numpy()
+        best = np.argmax(cvalues, axis=1)
+        positive = cvalues[np.arange(len(Xe)), best] > 0
+        cause[positive] = np.asarray(causes, dtype=object)[best[positive]]
+    out.loc[explain_mask, "cause_family"] = cause
+    action_family = np.where(cause != "", cause, fams[1])
+    actions = {f: catalog.action_text(f, lang=lang) for f in families}
+    out.loc[explain_mask, "action"] = [actions.get(f, "") if f else "" for f in action_family]
+    if reference:
+        gains = what_if(model, Xe, catalog, reference, risk=risk[explain_mask])
+        for column in gains:
+            out[column] = np.nan
+            out.loc[explain_mask, column] = gains[column].to_numpy()
+    return out
