@@ -218,12 +218,89 @@ def train(
     _echo(f"\nMLflow run {result.registry.run_id}: {result.registry.message}")
 
 
+@app.command()
+def score(
+    data: Annotated[Path, typer.Argument(help="Data folder to score.")],
+    as_of: Annotated[list[str], typer.Option("--as-of", help="Scoring date (YYYY-MM-DD); repeat for several.")],
+    out: Annotated[Path, typer.Option(help="Output file: .parquet, .csv or .xlsx.")],
+    model: Annotated[str, typer.Option(help="MLflow model URI or local model folder.")] = "models:/kamrisk@champion",
+    lang: Annotated[str, typer.Option(help="Language of reasons and actions: en or zh.")] = "en",
+    reasons: Annotated[str, typer.Option(help="Explain all rows, only at_risk (high/medium band) rows, or none.")]
+    = "all",
+    tracking_uri: Annotated[str | None, typer.Option(help="Where models:/ URIs resolve; default as for train.")]
+    = None,
+    allow_new_levels: Annotated[bool, typer.Option(help="Score category levels the model never saw as unknown.")]
+    = False,
+) -> None:
+    """Score every account at as_of: risk, band, revenue at risk, reasons, cause and action."""
+    import warnings
+
+    from ._score import DriftWarning, write_scores
+    from ._score import score as run
+
+    if lang not in ("en", "zh"):
+        raise KamriskError(f"--lang must be en or zh, got {lang!r}.")
+    if reasons not in ("all", "at_risk", "none"):
+        raise KamriskError(f"--reasons must be all, at_risk or none, got {reasons!r}.")
+    if out.suffix.lower() not in (".parquet", ".csv", ".xlsx"):
+        raise KamriskError(f"{out}: unknown output format {out.suffix!r}; use .parquet, .csv or .xlsx.")
+    book, _, _ = _load(data)
+    with progress() as bar:
+        bar.add_task("Scoring", total=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DriftWarning)  # shown as a table below
+            result = run(book, model, as_of=as_of, lang=lang, reasons=reasons, tracking_uri=tracking_uri,
+                         allow_new_levels=allow_new_levels)
+    write_scores(result.scores, out)
+    scores = result.scores
+    scored = scores[scores["status"] == "scored"]
+    _echo(f"Scored {len(scored)} of {len(scores)} account rows; {len(scores) - len(scored)} unscorable "
+          f"(see status_reason). Wrote {out}")
+    bands = scored["band"].value_counts().reindex(["high", "medium", "low"], fill_value=0)
+    _echo("Bands: " + ", ".join(f"{b} {n}" for b, n in bands.items())
+          + f"; revenue at risk {scored['revenue_at_risk'].sum():,.0f}")
+    drifted = result.drifted
+    if len(drifted):
+        drift_file = out.with_name(out.stem + ".drift.csv")
+        result.drift.to_csv(drift_file, index=False)
+        typer.echo(f"Warning: {len(drifted)} feature(s) drifted from the training data (PSI > 0.2); "
+                   f"full table in {drift_file}:\n" + drifted.head(15).to_string(index=False), err=True)
+
+
 def _write_table(frame, out: Path) -> None:
     suffix = out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
         raise KamriskError(f"{out}: unknown output format {suffix!r}; use .parquet or .csv.")
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(out) if suffix == ".parquet" else frame.to_csv(out, index=False)
+
+
+@app.command()
+def report(
+    scores: Annotated[Path, typer.Argument(help="Scores table written by `kamrisk score`: .parquet, .csv or .xlsx.")],
+    out: Annotated[Path, typer.Option(help="The HTML report to write: one self-contained .html file.")],
+    xlsx: Annotated[
+        Path | None, typer.Option(help="Also write an Excel workbook (.xlsx): sheets Portfolio and Reasons.")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of the report: en or zh.")] = "en",
+    top: Annotated[
+        int | None, typer.Option(min=0, help="Cards for the N accounts with the most revenue at risk (default: all).")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Data folder: draws each account's monthly revenue of the last 24 months.")
+    ] = None,
+) -> None:
+    """Write the account team's report: portfolio, accounts by revenue at risk, a card per account."""
+    from ._report import read_scores, write_report
+
+    table = read_scores(scores)
+    book = _load(data)[0] if data is not None else None
+    path = write_report(table, out, xlsx=xlsx, lang=lang, top=top, data=book)
+    latest = table[table["as_of"] == table["as_of"].max()]
+    scored = int((latest["status"] == "scored").sum())
+    also = f" and the workbook to {xlsx}" if xlsx is not None else ""
+    _echo(f"Wrote the report of {scored} scored and {len(latest) - scored} unscorable accounts "
+          f"(as of {latest['as_of'].max():%Y-%m-%d}) to {path}{also}.")
 
 
 @app.command()

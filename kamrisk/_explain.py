@@ -121,7 +121,9 @@ def explain(
         raise ModelError(f"lang must be 'en' or 'zh', got {lang!r}.")
     if reasons not in REASON_MODES:
         raise ModelError(f"reasons must be one of {list(REASON_MODES)}, got {reasons!r}.")
-    risk = model.calibrate(model.raw_score(X)) if risk is None else np.asarray(risk)
+    if risk is None:
+        risk = model.calibrate(model.raw_score(X)) if len(X) else np.zeros(0)
+    risk = np.asarray(risk, dtype=float)
     band = model.band(risk)
     out = pd.DataFrame({"risk": risk, "band": band}, index=X.index)
     for k in range(1, MAX_REASONS + 1):

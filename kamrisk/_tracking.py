@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["resolve_tracking_uri", "log_training", "RegistryOutcome", "LOWER_IS_BETTER"]
+__all__ = ["resolve_tracking_uri", "log_training", "load_bundle", "RegistryOutcome", "LOWER_IS_BETTER"]
 
 LOWER_IS_BETTER = {"brier", "ece"}
 _PYFUNC_CODE = Path(__file__).with_name("_pyfunc_code.py")
@@ -204,3 +204,24 @@ def log_training(
     client.set_registered_model_alias(register, alias, version)
     client.set_model_version_tag(register, version, "kamrisk.alias_reason", message)
     return RegistryOutcome(run_id, info.model_uri, register, str(version), alias, message)
+
+
+def load_bundle(model_uri: str, tracking_uri: str | None = None) -> dict[str, Any]:
+    """The scoring bundle of a kamrisk MLflow model: any model URI or a local model folder."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from ._errors import ModelError
+
+    uri = resolve_tracking_uri(tracking_uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        loaded = mlflow.pyfunc.load_model(model_uri)
+    except (MlflowException, OSError) as exc:
+        raise ModelError(f"Cannot load the model {model_uri!r} (tracking URI {uri}): {exc}") from exc
+    python_model = loaded.unwrap_python_model()
+    bundle = getattr(python_model, "bundle", None)
+    if bundle is None:
+        raise ModelError(f"{model_uri!r} is not a kamrisk model (it has no kamrisk scoring bundle).")
+    return bundle

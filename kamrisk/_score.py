@@ -1,0 +1,238 @@
+"""Batch scoring: every account in, every account out, scored or listed as unscorable with the reason.
+
+``score(data, model_uri=..., as_of=...)`` validates that the model and the data agree (catalog hash,
+feature columns, category levels), builds the features at ``as_of``, scores and explains, checks drift
+against the training data (population stability index), and returns one row per input account and as_of,
+sorted by revenue at risk.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import DataError, KamriskError, ModelError
+
+__all__ = ["score", "ScoreResult", "population_stability", "write_scores", "DRIFT_THRESHOLD", "DriftWarning"]
+
+DRIFT_THRESHOLD = 0.2
+_ATTRIBUTES = ("name", "owner", "segment", "region", "channel")
+
+
+class DriftWarning(UserWarning):
+    """Scoring data differs from the training data (population stability index above 0.2)."""
+
+
+@dataclass
+class ScoreResult:
+    """Scores (one row per account and as_of) and the drift table of the scoring data."""
+
+    scores: pd.DataFrame
+    drift: pd.DataFrame
+
+    @property
+    def drifted(self) -> pd.DataFrame:
+        return self.drift[self.drift["psi"] > DRIFT_THRESHOLD]
+
+
+def _bin_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Share of values in each bin between ``edges``, plus a last bin for missing values."""
+    codes = np.where(np.isnan(values), len(edges) + 1, np.searchsorted(edges, values, side="right"))
+    return np.bincount(codes, minlength=len(edges) + 2) / max(len(values), 1)
+
+
+def population_stability(expected: pd.DataFrame, actual: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
+    """PSI of each numeric feature: training (``expected``) against scoring (``actual``) distribution.
+
+    Bins are the training deciles; missing values are a bin of their own. A PSI above 0.2 is a shift
+    worth a look; above 0.25 the model is scoring a population it has not seen.
+    """
+    rows = []
+    eps = 1e-4
+    for column in expected.columns:
+        if column not in actual or not pd.api.types.is_numeric_dtype(expected[column]):
+            continue
+        train = expected[column].to_numpy(dtype=float)
+        now = actual[column].to_numpy(dtype=float)
+        finite = train[np.isfinite(train)]
+        edges = np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])) if len(finite) else np.array([])
+
+        e, a = _bin_shares(train, edges) + eps, _bin_shares(now, edges) + eps
+        rows.append({"feature": column, "psi": float(np.sum((a - e) * np.log(a / e))),
+                     "train_missing": float(np.isnan(train).mean()), "score_missing": float(np.isnan(now).mean())})
+    frame = pd.DataFrame(rows, columns=["feature", "psi", "train_missing", "score_missing"])
+    return frame.sort_values("psi", ascending=False, ignore_index=True)
+
+
+def _check_compatible(bundle: dict[str, Any], X: pd.DataFrame, catalog: Any, allow_new_levels: bool) -> None:
+    model = bundle["model"]
+    if bundle["catalog_hash"] != catalog.hash:
+        raise ModelError(
+            f"The model was trained with sign catalog {bundle['catalog_hash']}, but this kamrisk has catalog "
+            f"{catalog.hash}: features would not mean what the model learnt. Score with the kamrisk version "
+            "the model was trained with, or retrain the model."
+        )
+    expected = list(model.feature_names_in_)
+    missing = [c for c in expected if c not in X.columns]
+    unexpected = [c for c in X.columns if c not in expected]
+    if missing:
+        raise ModelError(
+            f"Columns of the scoring data differ from training: missing {missing}; unexpected {unexpected}."
+        )
+    new_levels = {}
+    for column, levels in model.categories_.items():
+        seen = X[column].dropna().astype(str).unique()
+        unknown = sorted(set(seen) - set(levels))
+        if unknown:
+            new_levels[column] = unknown
+    if new_levels and not allow_new_levels:
+        raise ModelError(
+            f"Category levels the model never saw: {new_levels}. Retrain, map them to known levels in the "
+            "accounts table, or pass allow_new_levels=True (--allow-new-levels) to score them as unknown."
+        )
+
+
+def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, active_days: int) -> pd.DataFrame:
+    """Every account x as_of: scored, or unscorable with the reason."""
+    from ._backtest import lapsed
+
+    ids = data.account_ids
+    grid = pd.MultiIndex.from_product([ids, as_of], names=["account_id", "as_of"])
+    frame = pd.DataFrame(index=grid)
+    frame["status"] = "unscorable"
+    orders = data.orders[data.orders["amount"] > 0]
+    first = orders.groupby("account_id")["order_date"].min().reindex(ids)
+    last_dates = grid.get_level_values("as_of")
+    first_order = first.reindex(grid.get_level_values("account_id")).to_numpy()
+    never = pd.isna(first_order) | (first_order >= last_dates.to_numpy())
+    frame["status_reason"] = np.where(never, "no orders before as_of", f"no orders in the last {active_days} days")
+    gone = lapsed(X)
+    scored_index = X.index[~gone]
+    frame.loc[X.index[gone], "status_reason"] = [
+        f"already defected: no order for {int(d)} days" for d in X.loc[gone, "days_since_last_order"]
+    ] if gone.any() else []
+    frame.loc[scored_index, "status"] = "scored"
+    frame.loc[scored_index, "status_reason"] = ""
+    return frame
+
+
+def score(
+    data: Any,
+    model_uri: str | None = None,
+    *,
+    as_of: Any,
+    bundle: dict[str, Any] | None = None,
+    lang: str = "en",
+    reasons: str = "all",
+    tracking_uri: str | None = None,
+    allow_new_levels: bool = False,
+) -> ScoreResult:
+    """Score every account of ``data`` at ``as_of`` with a trained model.
+
+    Parameters
+    ----------
+    data : AccountData or a data folder path
+    model_uri : any MLflow model URI (``models:/kamrisk@champion``, ``runs:/<id>/model``) or a local model
+        folder; or give ``bundle`` (``TrainResult.bundle()``) directly
+    as_of : a date or a list of dates
+    lang : ``"en"`` or ``"zh"`` for the reasons and actions
+    reasons : ``"all"``, ``"at_risk"`` (only high and medium band rows are explained) or ``"none"``
+    tracking_uri : where ``models:/`` URIs are resolved (default as for training)
+    allow_new_levels : score category levels the model never saw as unknown instead of refusing
+
+    Returns
+    -------
+    ScoreResult
+        ``scores``: ``account_id, as_of, status, status_reason, name, owner, segment, region, channel,
+        risk, band, revenue_12m, revenue_at_risk, reason_1..3, reason_family_1..3, cause_family, action``,
+        ``contrib_<family>`` and ``whatif_<family>``, sorted by revenue at risk; ``drift``: PSI per feature.
+
+    Raises
+    ------
+    ModelError
+        When the model and the data disagree (catalog, columns, category levels).
+    """
+    from ._catalog import load_catalog
+    from ._explain import explain
+    from ._features import build_features
+    from ._schema import AccountData, load_data
+
+    if not isinstance(data, AccountData):
+        data = load_data(data)
+    if bundle is None:
+        if model_uri is None:
+            raise ModelError("Give model_uri (e.g. 'models:/kamrisk@champion') or bundle.")
+        from ._tracking import load_bundle
+
+        bundle = load_bundle(model_uri, tracking_uri)
+    model = bundle["model"]
+    catalog = bundle["catalog"]
+    try:
+        dates = pd.DatetimeIndex(pd.to_datetime([as_of] if np.isscalar(as_of) or isinstance(as_of, pd.Timestamp)
+                                                else list(as_of)))
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"as_of must be dates like 2025-06-01, got {as_of!r}.") from exc
+    active_days = int(bundle["config"]["calendar"]["active_days"])
+    features = build_features(data, dates, active_days=active_days)
+    current = load_catalog()
+    _check_compatible(bundle, features[[c for c in features.columns if c in set(model.feature_names_in_)]],
+                      current, allow_new_levels)
+    status = _status(data, dates, features, active_days)
+    scored = features.loc[status.index[status["status"] == "scored"].intersection(features.index)]
+    X = scored[list(model.feature_names_in_)]
+    explained = explain(model, X, catalog, lang=lang, reasons=reasons, reference=bundle.get("reference") or None)
+    out = status.join(explained, how="left")
+    out["band"] = out["band"].fillna("")
+    for column in [c for c in out.columns if c.startswith(("reason", "cause", "action"))]:
+        out[column] = out[column].fillna("")
+    revenue = features["revenue_365d"] if "revenue_365d" in features else pd.Series(dtype=float)
+    out["revenue_12m"] = revenue.reindex(out.index).fillna(0.0).to_numpy()
+    out["revenue_at_risk"] = out["risk"] * out["revenue_12m"]
+    accounts = data.accounts.set_index("account_id")
+    ids = out.index.get_level_values("account_id")
+    for column in _ATTRIBUTES:
+        out[column] = accounts[column].reindex(ids).to_numpy() if column in accounts else None
+    out = out.reset_index()
+    leading = ["account_id", "as_of", "status", "status_reason", *_ATTRIBUTES, "risk", "band", "revenue_12m",
+               "revenue_at_risk"]
+    out = out[leading + [c for c in out.columns if c not in leading]]
+    out = out.sort_values(["revenue_at_risk", "account_id"], ascending=[False, True], na_position="last",
+                          ignore_index=True)
+    drift = pd.DataFrame(columns=["feature", "psi", "train_missing", "score_missing"])
+    sample = bundle.get("training_sample")
+    if sample is not None and len(X):
+        drift = population_stability(sample[list(model.feature_names_in_)], X)
+        high = drift[drift["psi"] > DRIFT_THRESHOLD]
+        if len(high):
+            warnings.warn(
+                f"{len(high)} feature(s) drifted from the training data (PSI > {DRIFT_THRESHOLD}): "
+                + ", ".join(f"{r.feature} {r.psi:.2f}" for r in high.head(10).itertuples()),
+                DriftWarning, stacklevel=2,
+            )
+    return ScoreResult(scores=out, drift=drift)
+
+
+def write_scores(scores: pd.DataFrame, out: str | Path) -> Path:
+    """Write scores as parquet, csv or xlsx (by extension); text cells are guarded against formula injection
+    in csv and xlsx."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".xlsx"):
+        raise KamriskError(f"{out}: unknown output format {suffix!r}; use .parquet, .csv or .xlsx.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        scores.to_parquet(out, index=False)
+        return out
+    from ._safety import neutralise_frame
+
+    safe = neutralise_frame(scores)
+    if suffix == ".csv":
+        safe.to_csv(out, index=False)
+    else:
+        safe.to_excel(out, index=False, sheet_name="scores")
+    return out

@@ -1,0 +1,149 @@
+"""Batch scoring: no account lost, the model and the data must agree, drift is flagged, every format."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kamrisk import AccountData, DataWarning, ModelError, score
+from kamrisk._score import DriftWarning, population_stability, write_scores
+
+AS_OF = "2025-12-01"
+
+
+@pytest.fixture(scope="module")
+def bundle(trained):
+    return trained.bundle()
+
+
+@pytest.fixture(scope="module")
+def scored(sim_data, bundle):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DriftWarning)
+        return score(sim_data, bundle=bundle, as_of=AS_OF, reasons="all")
+
+
+def test_every_account_comes_out_scored_or_with_a_reason(scored, sim_data):
+    scores = scored.scores
+    assert sorted(scores["account_id"]) == sorted(sim_data.account_ids)
+    assert set(scores["status"]) == {"scored", "unscorable"}
+    unscorable = scores[scores["status"] == "unscorable"]
+    assert (unscorable["status_reason"] != "").all() and unscorable["risk"].isna().all()
+    assert unscorable["status_reason"].str.match(r"no orders in the last 365 days|already defected: no order for "
+                                                 r"\d+ days|no orders before as_of").all()
+    scored_rows = scores[scores["status"] == "scored"]
+    assert scored_rows["risk"].between(0, 1).all() and scored_rows["band"].isin(["high", "medium", "low"]).all()
+
+
+def test_columns_and_order(scored):
+    scores = scored.scores
+    for column in ("account_id", "as_of", "status", "status_reason", "risk", "band", "revenue_12m", "revenue_at_risk",
+                   "reason_1", "reason_2", "reason_3", "reason_family_1", "cause_family", "action",
+                   "contrib_channel_conflict", "whatif_channel_conflict", "name", "owner", "segment"):
+        assert column in scores, column
+    at_risk = scores["revenue_at_risk"].to_numpy()
+    scored_part = at_risk[~np.isnan(at_risk)]
+    assert (np.diff(scored_part) <= 0).all()  # sorted by revenue at risk
+    assert np.isnan(at_risk[len(scored_part):]).all()  # unscorable rows last
+    rows = scores[scores["status"] == "scored"]
+    np.testing.assert_allclose(rows["revenue_at_risk"], rows["risk"] * rows["revenue_12m"])
+
+
+def test_reasons_only_where_asked(sim_data, bundle):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DriftWarning)
+        at_risk = score(sim_data, bundle=bundle, as_of=AS_OF, reasons="at_risk").scores
+        none = score(sim_data, bundle=bundle, as_of=AS_OF, reasons="none").scores
+    low = at_risk[at_risk["band"] == "low"]
+    assert (low["reason_1"] == "").all() and low["contrib_shrinking_orders"].isna().all()
+    assert (none["reason_1"] == "").all()
+    np.testing.assert_allclose(none.sort_values("account_id")["risk"], at_risk.sort_values("account_id")["risk"])
+
+
+def test_catalog_mismatch_is_refused(sim_data, bundle):
+    other = {**bundle, "catalog_hash": "0000000000000000"}
+    with pytest.raises(ModelError, match="trained with sign catalog 0000000000000000"):
+        score(sim_data, bundle=other, as_of=AS_OF)
+
+
+def test_feature_column_mismatch_is_a_diff(sim_data, bundle):
+    model = copy.deepcopy(bundle["model"])
+    model.feature_names_in_ = np.append(model.feature_names_in_, "orders_trend_90d")
+    with pytest.raises(ModelError, match=r"missing \['orders_trend_90d'\]; unexpected \[\]"):
+        score(sim_data, bundle={**bundle, "model": model}, as_of=AS_OF)
+
+
+def test_new_category_levels_are_refused_unless_allowed(sim_data, bundle):
+    accounts = sim_data.accounts.copy()
+    accounts.loc[accounts.index[:3], "segment"] = "mining"
+    data = AccountData(orders=sim_data.orders, events=sim_data.events, accounts=accounts)
+    with pytest.raises(ModelError, match=r"Category levels the model never saw: \{'segment': \['mining'\]\}"):
+        score(data, bundle=bundle, as_of=AS_OF)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DriftWarning)
+        result = score(data, bundle=bundle, as_of=AS_OF, allow_new_levels=True)
+    assert len(result.scores) == len(sim_data.account_ids)
+
+
+def test_drift_is_flagged(sim_data, bundle):
+    orders = sim_data.orders.assign(amount=sim_data.orders["amount"] * 25)
+    data = AccountData(orders=orders, events=sim_data.events, accounts=sim_data.accounts)
+    with pytest.warns(DriftWarning, match=r"drifted from the training data \(PSI > 0.2\): .*revenue_"):
+        result = score(data, bundle=bundle, as_of=AS_OF)
+    assert result.drifted["feature"].str.startswith("revenue_").any()
+
+
+def test_population_stability_is_zero_for_the_same_data_and_large_for_a_shift():
+    rng = np.random.default_rng(0)
+    a = pd.DataFrame({"x": rng.normal(size=5000)})
+    assert population_stability(a, a)["psi"].iloc[0] < 1e-9
+    assert population_stability(a, a + 2)["psi"].iloc[0] > 1.0
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".xlsx"])
+def test_each_output_format(scored, tmp_path, suffix):
+    scores = scored.scores.copy()
+    scores.loc[0, "name"] = "=HYPERLINK(\"http://evil\")"
+    path = write_scores(scores, tmp_path / f"scores{suffix}")
+    back = {".parquet": pd.read_parquet, ".csv": pd.read_csv, ".xlsx": pd.read_excel}[suffix](path)
+    assert len(back) == len(scores) and list(back.columns) == list(scores.columns)
+    expected_name = scores.loc[0, "name"] if suffix == ".parquet" else "'" + scores.loc[0, "name"]
+    assert back.loc[0, "name"] == expected_name
+
+
+@st.composite
+def books(draw):
+    n_accounts = draw(st.integers(1, 12))
+    ids = [f"K{i}" for i in range(n_accounts)]
+    n_orders = draw(st.integers(1, 40))
+    account = draw(st.lists(st.sampled_from(ids), min_size=n_orders, max_size=n_orders))
+    days = draw(st.lists(st.integers(0, 900), min_size=n_orders, max_size=n_orders))
+    amounts = draw(st.lists(st.floats(-500, 50_000, allow_nan=False), min_size=n_orders, max_size=n_orders))
+    orders = pd.DataFrame({"account_id": account,
+                           "order_date": pd.Timestamp("2023-06-01") + pd.to_timedelta(days, unit="D"),
+                           "amount": amounts})
+    listed = draw(st.lists(st.sampled_from(ids + ["ghost"]), unique=True, max_size=n_accounts + 1))
+    accounts = pd.DataFrame({"account_id": listed, "segment": "retail", "region": "east", "channel": "dealer"})
+    return orders, accounts
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(book=books(), as_of_days=st.integers(0, 1000))
+def test_no_account_is_lost_on_any_book(bundle, book, as_of_days):
+    orders, accounts = book
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        warnings.simplefilter("ignore", DriftWarning)
+        data = AccountData(orders=orders, accounts=accounts if len(accounts) else None)
+        as_of = pd.Timestamp("2023-06-01") + pd.Timedelta(days=as_of_days)
+        result = score(data, bundle=bundle, as_of=as_of, allow_new_levels=True)
+    expected = set(orders["account_id"]) | set(accounts["account_id"])
+    assert set(result.scores["account_id"]) == expected
+    assert len(result.scores) == len(expected)
+    assert result.scores["status"].isin(["scored", "unscorable"]).all()
