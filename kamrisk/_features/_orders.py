@@ -17,9 +17,13 @@ _YEAR = 365
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """numerator / denominator, NaN where the denominator is not positive."""
+    """numerator / denominator, NaN where the denominator is not positive.
+
+    Below a millionth (of a currency unit, or of an order) the denominator is cancellation residue of
+    window sums (an order and its full return), not a base to compare with.
+    """
     out = np.full(len(numerator), np.nan)
-    ok = denominator > 0
+    ok = denominator > 1e-6
     out[ok] = numerator[ok] / denominator[ok]
     return out
 
