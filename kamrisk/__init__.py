@@ -28,8 +28,11 @@ _LAZY = {
     "RiskModel": "_model",
     "backtest": "_backtest",
     "train": "_train",
-    "explain": "_explain",
     "score": "_score",
+    "write_scores": "_score",
+    "write_report": "_report",
+    "read_scores": "_report",
+    "explain": "_explain",
 }
 
 __all__ = [

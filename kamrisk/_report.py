@@ -1,0 +1,538 @@
+"""The account team's view of a scores table: one self-contained HTML file, and an Excel workbook.
+
+``write_report(scores, "report.html", xlsx="report.xlsx", lang="zh")`` takes the table written by
+``kamrisk score`` (one row per account and as_of). The latest as_of is the report's date; earlier as_of
+rows give each account's risk and revenue trend. The HTML holds a portfolio header (revenue at risk by
+band, the sign families that drive risk across the book), a filterable and sortable table of accounts by
+revenue at risk, a card per account (reasons, actions, what-if gains, small charts) and the unscorable
+accounts with the reason. It needs no network: CSS, JavaScript and SVG charts are inline, and a content
+security policy allows nothing else to load or run.
+
+Every text from the data (names, owners, reasons) is untrusted: Jinja2 escapes it in HTML, and the Excel
+writer stores formula-like text as explicit strings (see ``kamrisk._safety``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import ConfigError, DataError
+from ._report_text import UI, family_fix, family_name
+
+__all__ = ["write_report", "read_scores", "prepare_scores", "REQUIRED_COLUMNS", "SCORES_FORMATS"]
+
+REQUIRED_COLUMNS = ("account_id", "as_of", "status", "risk", "band", "revenue_12m", "revenue_at_risk")
+SCORES_FORMATS = (".parquet", ".csv", ".xlsx")
+BANDS = ("high", "medium", "low")
+STATUSES = ("scored", "unscorable")
+ATTRIBUTES = ("name", "owner", "segment", "region", "channel")
+FILTERS = ("band", "owner", "segment", "region")
+MAX_REASONS = 3
+_TEXT_COLUMNS = (
+    "status_reason", *ATTRIBUTES, *(f"reason_{k}" for k in range(1, MAX_REASONS + 1)),
+    *(f"reason_family_{k}" for k in range(1, MAX_REASONS + 1)), "cause_family", "action",
+)
+_NOT_DRIVERS = ("account_context",)  # who the account is, not a sign of leaving
+_REVENUE_MONTHS = 24
+_RISK_POINTS = 12  # as_of dates on an account's risk chart
+_MIN_WHATIF = 0.005  # half a point of risk: smaller gains are noise
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+# -- reading and validating the scores table ---------------------------------------------------------------
+def read_scores(path: str | Path) -> pd.DataFrame:
+    """Read and validate a scores table written by ``kamrisk score`` (.parquet, .csv or .xlsx).
+
+    Raises
+    ------
+    DataError
+        When the file is missing, of another format, unreadable, or breaks the scores contract.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SCORES_FORMATS:
+        raise DataError(f"{path}: unknown scores format {path.suffix!r}; give a .parquet, .csv or .xlsx table "
+                        "written by `kamrisk score`.")
+    if not path.is_file():
+        raise DataError(f"{path}: no such scores file. Give the table written by `kamrisk score`.")
+    try:
+        if suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        elif suffix == ".csv":
+            frame = pd.read_csv(path, dtype={c: str for c in ("account_id", *_TEXT_COLUMNS)})
+        else:
+            frame = pd.read_excel(path, dtype={c: str for c in ("account_id", *_TEXT_COLUMNS)})
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: cannot read the scores table ({type(exc).__name__}: {exc}).") from exc
+    return prepare_scores(frame, source=str(path))
+
+
+def _listed(values: Any, limit: int = 10) -> str:
+    values = list(values)
+    shown = ", ".join(map(str, values[:limit]))
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def prepare_scores(scores: pd.DataFrame, source: str = "scores") -> pd.DataFrame:
+    """A validated copy of a scores table: typed columns, optional text columns present and filled.
+
+    Raises
+    ------
+    DataError
+        Naming ``source`` and what is wrong: missing columns, dates or numbers that are not, unknown
+        statuses or bands, duplicated (account_id, as_of) rows.
+    """
+    if not isinstance(scores, pd.DataFrame):
+        raise DataError(f"{source}: expected a DataFrame of scores, got {type(scores).__name__}.")
+    frame = scores
+    if "account_id" not in frame.columns and "account_id" in (frame.index.names or []):
+        frame = frame.reset_index()
+    frame = frame.copy()
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(f"{source}: missing column(s) {missing}. A scores table from `kamrisk score` has "
+                        f"{list(REQUIRED_COLUMNS)} and the reasons, actions and contributions.")
+    if frame.empty:
+        raise DataError(f"{source}: the scores table has no rows.")
+    if frame["account_id"].isna().any():
+        raise DataError(f"{source}: {int(frame['account_id'].isna().sum())} row(s) without an account_id.")
+    frame["account_id"] = frame["account_id"].astype(str)
+    as_of = pd.to_datetime(frame["as_of"], errors="coerce")
+    if as_of.isna().any():
+        bad = frame.loc[as_of.isna(), "as_of"].astype(str).unique()
+        raise DataError(f"{source}, column 'as_of': {int(as_of.isna().sum())} value(s) not a date: {_listed(bad)}.")
+    frame["as_of"] = as_of.dt.tz_localize(None) if as_of.dt.tz is not None else as_of
+    frame["status"] = frame["status"].astype(str).str.strip().str.lower()
+    unknown = sorted(set(frame["status"]) - set(STATUSES))
+    if unknown:
+        raise DataError(f"{source}, column 'status': unknown value(s) {unknown}; expected {list(STATUSES)}.")
+    for column in ("risk", "revenue_12m", "revenue_at_risk"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["band"] = frame["band"].astype(object).where(frame["band"].notna(), "").astype(str).str.strip().str.lower()
+    scored = frame["status"] == "scored"
+    bad_risk = scored & ~frame["risk"].between(0, 1)
+    if bad_risk.any():
+        raise DataError(f"{source}, column 'risk': scored account(s) {_listed(frame.loc[bad_risk, 'account_id'])} "
+                        "have no risk between 0 and 1.")
+    bad_band = scored & ~frame["band"].isin(BANDS)
+    if bad_band.any():
+        raise DataError(f"{source}, column 'band': scored account(s) {_listed(frame.loc[bad_band, 'account_id'])} "
+                        f"have band(s) {sorted(set(frame.loc[bad_band, 'band']))}; expected {list(BANDS)}.")
+    for column in _TEXT_COLUMNS:
+        values = frame[column].astype(object) if column in frame.columns else pd.Series("", index=frame.index)
+        frame[column] = values.where(values.notna(), "").astype(str).str.strip()
+    for column in [c for c in frame.columns if str(c).startswith(("contrib_", "whatif_"))]:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    duplicated = frame.duplicated(["account_id", "as_of"], keep=False)
+    if duplicated.any():
+        raise DataError(f"{source}: account(s) {_listed(frame.loc[duplicated, 'account_id'].unique())} have more "
+                        "than one row for the same as_of.")
+    return frame
+
+
+# -- formatting -----------------------------------------------------------------------------------------------
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _money(value: Any) -> str:
+    return "–" if _missing(value) else f"{float(value):,.0f}"
+
+
+def _percent(value: Any) -> str:
+    return "–" if _missing(value) else f"{float(value) * 100:.0f}%"
+
+
+def _points(value: Any) -> str:
+    """Change of risk in percentage points, signed; '0' when it rounds to nothing."""
+    if _missing(value):
+        return ""
+    shown = round(float(value))
+    return f"{shown:+d}" if shown else "0"
+
+
+def _compact(value: float) -> str:
+    """Short axis label: 1.2M, 850k."""
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.1f}".rstrip("0").rstrip(".") + suffix
+    return f"{value:.0f}"
+
+
+def _value(value: Any) -> float | str:
+    """A number for a ``data-value`` sort key; empty when missing."""
+    return "" if _missing(value) else float(value)
+
+
+def _date(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _round_half_up(value: float) -> int:
+    return int(math.floor(value + 0.5))
+
+
+# -- charts (geometry here, markup in the template) ------------------------------------------------------------
+def _revenue_chart(values: np.ndarray, months: pd.PeriodIndex, partial_last: bool) -> dict[str, Any]:
+    """Monthly revenue bars of one account; returns are shown as zero-height months."""
+    width, height, top, bottom = 300.0, 96.0, 14.0, 16.0
+    clipped = np.clip(values.astype(float), 0, None)
+    peak = float(clipped.max()) if len(clipped) else 0.0
+    slot = width / len(values)
+    inner = height - top - bottom
+    bars = []
+    for i, (value, month) in enumerate(zip(clipped, months, strict=True)):
+        h = 0.0 if peak <= 0 else inner * value / peak
+        bars.append({"x": round(i * slot + slot * 0.12, 2), "y": round(top + inner - h, 2), "w": round(slot * 0.76, 2),
+                     "h": round(h, 2), "title": f"{month.strftime('%Y-%m')}: {values[i]:,.0f}",
+                     "partial": partial_last and i == len(values) - 1})
+    return {"width": width, "height": height, "bars": bars, "baseline": top + inner, "peak": _compact(peak),
+            "first": months[0].strftime("%Y-%m"), "last": months[-1].strftime("%Y-%m"), "empty": peak <= 0}
+
+
+def _risk_chart(dates: list[pd.Timestamp], risks: list[float], bands: list[str]) -> dict[str, Any]:
+    """Risk at each recent as_of of one account, on a fixed 0-100% scale."""
+    width, height, top, bottom, left, right = 300.0, 96.0, 10.0, 16.0, 32.0, 30.0
+    inner_w, inner_h = width - left - right, height - top - bottom
+    start, end = dates[0].value, dates[-1].value
+    span = max(end - start, 1)
+    points = []
+    for date, risk, band in zip(dates, risks, bands, strict=True):
+        x = left + inner_w * (date.value - start) / span
+        y = top + inner_h * (1 - risk)
+        points.append({"x": round(x, 2), "y": round(y, 2), "band": band, "title": f"{_date(date)}: {_percent(risk)}"})
+    grid = [{"y": round(top + inner_h * (1 - g), 2), "label": f"{g * 100:.0f}%"} for g in (0.0, 0.5, 1.0)]
+    return {"width": width, "height": height, "left": left, "right": width - right, "points": points,
+            "path": " ".join(f"{p['x']},{p['y']}" for p in points), "grid": grid, "first": _date(dates[0]),
+            "last": _date(dates[-1]), "last_label": _percent(risks[-1])}
+
+
+def _drivers_chart(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Horizontal bars: one per sign family, length = share."""
+    row, label_w, bar_w = 26.0, 170.0, 230.0
+    peak = max((i["value"] for i in items), default=0.0) or 1.0
+    bars = []
+    for k, item in enumerate(items):
+        bars.append({**item, "y": k * row, "w": round(bar_w * item["value"] / peak, 2)})
+    return {"width": label_w + bar_w + 150, "height": max(len(items), 1) * row, "label_w": label_w, "bars": bars}
+
+
+# -- the view: everything the template and the workbook show ----------------------------------------------------
+class _View:
+    """The report's content, computed once for the HTML and the Excel workbook."""
+
+    def __init__(self, frame: pd.DataFrame, lang: str, top: int | None, data: Any, catalog: Any) -> None:
+        self.lang = lang
+        self.ui = UI[lang]
+        self.catalog = catalog
+        self.date = frame["as_of"].max()
+        latest = frame[frame["as_of"] == self.date]
+        history = frame[(frame["status"] == "scored") & (frame["as_of"] < self.date)]
+        self.previous_date = history["as_of"].max() if len(history) else None
+        self.contrib = [c for c in frame.columns if c.startswith("contrib_")]
+        self.whatif = [c for c in frame.columns if c.startswith("whatif_")]
+        scored = latest[latest["status"] == "scored"].copy()
+        last = history.sort_values("as_of").groupby("account_id").tail(1).set_index("account_id")
+        before = last.reindex(scored["account_id"])
+        scored["prev_as_of"] = before["as_of"].to_numpy()
+        scored["prev_risk"] = before["risk"].to_numpy()
+        scored["prev_revenue"] = before["revenue_12m"].to_numpy()
+        scored["risk_change"] = (scored["risk"] - scored["prev_risk"]) * 100
+        scored["revenue_change"] = np.where(scored["prev_revenue"] > 0,
+                                            scored["revenue_12m"] / scored["prev_revenue"] - 1, np.nan)
+        self.scored = scored.sort_values(["revenue_at_risk", "risk", "account_id"], ascending=[False, False, True],
+                                         na_position="last", ignore_index=True)
+        self.unscorable = latest[latest["status"] != "scored"].sort_values(
+            ["revenue_12m", "account_id"], ascending=[False, True], na_position="last", ignore_index=True)
+        self.top = len(self.scored) if top is None else min(top, len(self.scored))
+        self.history = frame[frame["status"] == "scored"]
+        self.data = data
+
+    # names ------------------------------------------------------------------------------------------------
+    def family(self, fid: str) -> str:
+        return family_name(fid, self.lang) if fid else ""
+
+    def family_description(self, fid: str) -> str:
+        family = self.catalog.families.get(fid) if fid else None
+        return family.description[self.lang] if family is not None else ""
+
+    def family_action(self, fid: str) -> str:
+        return self.catalog.action_text(fid, self.lang) if fid in self.catalog.families else ""
+
+    def count(self, key: str, n: int) -> str:
+        """``{key}_one`` or ``{key}_n`` filled with ``n`` (thousands separators)."""
+        return self.ui[f"{key}_one" if n == 1 else f"{key}_n"].format(n=f"{n:,}")
+
+    def band(self, band: str) -> str:
+        return self.ui.get(f"band_{band}", self.ui["band_none"])
+
+    # portfolio --------------------------------------------------------------------------------------------
+    def portfolio(self) -> dict[str, Any]:
+        s = self.scored
+        revenue = float(s["revenue_12m"].sum())
+        at_risk = float(s["revenue_at_risk"].sum())
+        bands = []
+        for band in BANDS:
+            rows = s[s["band"] == band]
+            value = float(rows["revenue_at_risk"].sum())
+            bands.append({"id": band, "label": self.band(band), "count": len(rows), "value": _money(value),
+                          "accounts": self.count("accounts", len(rows)),
+                          "share": 0.0 if at_risk <= 0 else round(100 * value / at_risk, 2)})
+        return {
+            "scored": f"{len(s):,}", "unscorable": f"{len(self.unscorable):,}", "revenue": _money(revenue),
+            "at_risk": _money(at_risk),
+            "at_risk_share": self.ui["of_revenue"].format(share=_percent(at_risk / revenue if revenue > 0 else 0)),
+            "bands": bands, "drivers": self.drivers(),
+        }
+
+    def drivers(self) -> dict[str, Any] | None:
+        """Sign families that drive risk across the book: share of positive contributions, or cause counts."""
+        s = self.scored
+        causes = s.loc[s["cause_family"] != "", "cause_family"].value_counts()
+        columns = [c for c in self.contrib if c.removeprefix("contrib_") not in _NOT_DRIVERS]
+        positive = s[columns].clip(lower=0).sum() if columns else pd.Series(dtype=float)
+        if positive.sum() > 0:
+            share = positive / positive.sum()
+            items = [(c.removeprefix("contrib_"), float(v)) for c, v in share.items() if v > 0]
+            note, as_share = self.ui["drivers_note"], True
+        elif len(causes):
+            items = [(fid, float(n)) for fid, n in causes.items()]
+            note, as_share = self.ui["drivers_note_counts"], False
+        else:
+            return None
+        items.sort(key=lambda item: -item[1])
+        rows = []
+        for fid, value in items:
+            count = int(causes.get(fid, 0))
+            rows.append({"id": fid, "label": self.family(fid), "title": self.family_description(fid), "value": value,
+                         "text": _percent(value) if as_share else f"{int(value):,}",
+                         "cause": self.ui["drivers_cause"].format(n=f"{count:,}") if as_share and count else ""})
+        return {"note": note, "chart": _drivers_chart(rows)}
+
+    # table ------------------------------------------------------------------------------------------------
+    def rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for rank, r in enumerate(self.scored.to_dict("records"), start=1):
+            name = r["name"] or r["account_id"]
+            rows.append({
+                "rank": rank, "id": r["account_id"], "name": name, "show_id": name != r["account_id"],
+                "owner": r["owner"], "segment": r["segment"], "region": r["region"], "band": r["band"],
+                "band_label": self.band(r["band"]), "risk": _value(r["risk"]), "risk_text": _percent(r["risk"]),
+                "change": "" if _missing(r["risk_change"]) else round(r["risk_change"], 4),
+                "change_text": _points(r["risk_change"]),
+                "revenue": _value(r["revenue_12m"]), "revenue_text": _money(r["revenue_12m"]),
+                "rar": _value(r["revenue_at_risk"]), "rar_text": _money(r["revenue_at_risk"]),
+                "reason": r["reason_1"], "cause": self.family(r["cause_family"]),
+                "card": f"card-{rank}" if rank <= self.top else "",
+                "search": f"{name} {r['account_id']}".lower(),
+            })
+        return rows
+
+    def filters(self) -> list[dict[str, Any]]:
+        out = []
+        for key in FILTERS:
+            values = self.scored[key]
+            if key == "band":
+                options = [{"value": b, "label": self.band(b)} for b in BANDS if (values == b).any()]
+            else:
+                options = [{"value": v, "label": v} for v in sorted(set(values) - {""})]
+                if (values == "").any():
+                    options.append({"value": "", "label": self.ui["not_set"]})
+            out.append({"key": key, "label": self.ui[f"col_{key}"], "options": options})
+        return out
+
+    # cards ------------------------------------------------------------------------------------------------
+    def cards(self) -> list[dict[str, Any]]:
+        chosen = self.scored.head(self.top)
+        revenue_charts = self._revenue_charts(chosen["account_id"])
+        risk_charts = self._risk_charts(chosen["account_id"])
+        reason_columns = [c for c in self.contrib if c.removeprefix("contrib_") not in _NOT_DRIVERS]
+        positive = chosen[reason_columns].clip(lower=0) if reason_columns else pd.DataFrame(index=chosen.index)
+        total = positive.sum(axis=1)
+        cards = []
+        for (index, r), rank in zip(chosen.iterrows(), range(1, self.top + 1), strict=True):
+            cards.append(self._card(r, rank, positive.loc[index], float(total.loc[index]),
+                                    revenue_charts.get(r["account_id"]), risk_charts.get(r["account_id"])))
+        return cards
+
+    def _card(self, r: pd.Series, rank: int, positive: pd.Series, total: float,
+              revenue_chart: dict[str, Any] | None, risk_chart: dict[str, Any] | None) -> dict[str, Any]:
+        ui = self.ui
+        reasons = []
+        for k in range(1, MAX_REASONS + 1):
+            text, fid = r[f"reason_{k}"], r[f"reason_family_{k}"]
+            if not text and not fid:
+                continue
+            share = positive.get(f"contrib_{fid}", np.nan) / total if total > 0 else np.nan
+            reasons.append({"rank": k, "text": text or self.family_description(fid), "family": self.family(fid),
+                            "family_id": fid, "title": self.family_description(fid),
+                            "share": None if _missing(share) else round(100 * float(share), 1),
+                            "share_text": "" if _missing(share) else ui["reason_weight"].format(share=_percent(share))})
+        actions = []
+        cause = r["cause_family"]
+        first = self.family_action(cause) or r["action"]
+        if first:
+            actions.append({"family": self.family(cause), "text": first, "main": True})
+        for fid in dict.fromkeys(x["family_id"] for x in reasons):
+            if fid and fid != cause and fid not in _NOT_DRIVERS and self.family_action(fid):
+                actions.append({"family": self.family(fid), "text": self.family_action(fid), "main": False})
+        gains = []
+        for column in self.whatif:
+            gain = r[column]
+            if not _missing(gain) and gain >= _MIN_WHATIF:
+                fid = column.removeprefix("whatif_")
+                points = _round_half_up(100 * float(gain))
+                gains.append({"value": float(gain), "points": points,
+                              "text": ui["whatif_line"].format(what=family_fix(fid, self.lang),
+                                                               points=self.count("points", points))})
+        gains.sort(key=lambda g: -g["value"])
+        previous = _date(r["prev_as_of"]) if not pd.isna(r["prev_as_of"]) else ""
+        name = r["name"] or r["account_id"]
+        return {
+            "anchor": f"card-{rank}", "rank": rank, "id": r["account_id"], "name": name,
+            "show_id": name != r["account_id"], "band": r["band"], "band_label": self.band(r["band"]),
+            "owner": r["owner"], "segment": r["segment"], "region": r["region"], "channel": r["channel"],
+            "meta": [(ui[f"col_{k}"], r[k]) for k in ("owner", "segment", "region", "channel") if r[k]],
+            "risk": _percent(r["risk"]), "revenue": _money(r["revenue_12m"]), "rar": _money(r["revenue_at_risk"]),
+            "risk_change": ui["risk_change"].format(change=_points(r["risk_change"]), date=previous)
+            if previous and not _missing(r["risk_change"]) else "",
+            "risk_trend": "" if _missing(r["risk_change"]) else ("up" if r["risk_change"] >= 0.5 else
+                                                                  "down" if r["risk_change"] <= -0.5 else "flat"),
+            "revenue_change": ui["revenue_change"].format(change=f"{r['revenue_change']:+.0%}", date=previous)
+            if previous and not _missing(r["revenue_change"]) else "",
+            "reasons": reasons, "actions": actions, "gains": gains,
+            "revenue_chart": revenue_chart, "risk_chart": risk_chart,
+        }
+
+    def _revenue_charts(self, ids: pd.Series) -> dict[str, dict[str, Any]]:
+        """Monthly revenue of the last 24 months before the report date, per account (from ``data.orders``)."""
+        if self.data is None or len(ids) == 0:
+            return {}
+        orders = self.data.orders
+        date = pd.Timestamp(self.date)
+        months = pd.period_range(end=(date - pd.Timedelta(days=1)).to_period("M"), periods=_REVENUE_MONTHS, freq="M")
+        account = orders["account_id"].astype(str)
+        when = pd.to_datetime(orders["order_date"])
+        keep = account.isin(set(ids)) & (when < date) & (when >= months[0].start_time)
+        sums = (orders.loc[keep, "amount"].astype(float)
+                .groupby([account[keep], when[keep].dt.to_period("M")]).sum())
+        table = sums.unstack(fill_value=0.0) if len(sums) else pd.DataFrame()
+        table = table.reindex(index=list(ids), columns=months, fill_value=0.0).fillna(0.0)
+        partial = date != date.to_period("M").start_time
+        return {account_id: _revenue_chart(values, months, partial)
+                for account_id, values in zip(table.index, table.to_numpy(), strict=True)}
+
+    def _risk_charts(self, ids: pd.Series) -> dict[str, dict[str, Any]]:
+        history = self.history[self.history["account_id"].isin(set(ids))].sort_values("as_of")
+        history = history.groupby("account_id").tail(_RISK_POINTS)
+        charts = {}
+        for account_id, rows in history.groupby("account_id", sort=False):
+            if len(rows) >= 2:
+                charts[account_id] = _risk_chart(list(rows["as_of"]), list(rows["risk"]), list(rows["band"]))
+        return charts
+
+    def unscorable_rows(self) -> list[dict[str, Any]]:
+        return [{"id": r["account_id"], "name": r["name"], "owner": r["owner"], "reason": r["status_reason"]}
+                for r in self.unscorable.to_dict("records")]
+
+
+# -- rendering -------------------------------------------------------------------------------------------------
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_html(view: _View) -> str:
+    """The report's HTML for a computed view."""
+    from . import __version__
+
+    script = (_TEMPLATES / "report.js").read_text(encoding="utf-8")
+    style = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    ui = view.ui
+    return _environment().get_template("report.html.j2").render(
+        lang=view.lang, ui=ui, date=_date(view.date),
+        previous=ui["previous"].format(date=_date(view.previous_date)) if view.previous_date is not None else "",
+        portfolio=view.portfolio(), rows=view.rows(), filters=view.filters(), cards=view.cards(),
+        cards_note=ui["cards_note_all"] if view.top == len(view.scored) else ui["cards_note"].format(n=view.top),
+        unscorable=view.unscorable_rows(), footer=ui["footer"].format(version=__version__),
+        script=script, style=style, script_hash=f"sha256-{digest}",
+        js_ui={"showing": ui["showing"], "lang": view.lang},
+    )
+
+
+def write_report(
+    scores: pd.DataFrame,
+    out_html: str | Path,
+    *,
+    xlsx: str | Path | None = None,
+    lang: str = "en",
+    top: int | None = None,
+    data: Any = None,
+) -> Path:
+    """Write the account team's report of a scores table: one self-contained HTML file (and an Excel workbook).
+
+    Parameters
+    ----------
+    scores : DataFrame
+        As written by ``kamrisk score``: one row per account and as_of. The latest as_of is the report's
+        date; earlier rows give the risk and revenue trend.
+    out_html : path
+        The HTML file to write (``.html``).
+    xlsx : path, optional
+        Also write an Excel workbook (``.xlsx``): sheets ``Portfolio`` and ``Reasons``.
+    lang : {"en", "zh"}
+        Language of the report's own text (the reasons keep the language they were scored in).
+    top : int, optional
+        Cards for this many accounts with the most revenue at risk (default: every scored account).
+    data : AccountData, optional
+        The book's data: draws each card's monthly revenue over the last 24 months.
+
+    Returns
+    -------
+    Path
+        ``out_html``.
+
+    Raises
+    ------
+    DataError
+        When ``scores`` breaks the scores contract (names the missing columns).
+    ConfigError
+        For an unknown language, a negative ``top`` or an output path of another format.
+
+    Examples
+    --------
+    >>> scores = kamrisk.read_scores("scores.parquet")  # doctest: +SKIP
+    >>> write_report(scores, "report.html", xlsx="report.xlsx", lang="zh", top=50)  # doctest: +SKIP
+    """
+    from ._catalog import load_catalog
+
+    if lang not in UI:
+        raise ConfigError(f"Unknown report language {lang!r}; the report speaks {list(UI)}.")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 0):
+        raise ConfigError(f"top must be a whole number of accounts (0 or more), got {top!r}.")
+    out_html = Path(out_html)
+    if out_html.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"{out_html}: the report is an HTML file; give a path ending in .html.")
+    if xlsx is not None and Path(xlsx).suffix.lower() != ".xlsx":
+        raise ConfigError(f"{xlsx}: the workbook is an Excel file; give a path ending in .xlsx.")
+    frame = prepare_scores(scores)
+    view = _View(frame, lang, None if top is None else int(top), data, load_catalog())
+    html = render_html(view)
+    out_html.parent.mkdir(parents=True, exist_ok=True)
+    out_html.write_text(html, encoding="utf-8")
+    if xlsx is not None:
+        from ._report_excel import write_workbook
+
+        write_workbook(view, Path(xlsx))
+    return out_html
