@@ -311,16 +311,27 @@ def demo(
     accounts: Annotated[int, typer.Option(min=50, help="Accounts in the simulated book.")] = 2000,
     months: Annotated[int, typer.Option(min=30, help="Months of history.")] = 36,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    lang: Annotated[str, typer.Option(help="Language of reasons and the report: en or zh.")] = "en",
 ) -> None:
-    """The main job on the embedded default: simulate a book, validate it, backtest, train and register."""
+    """The main job on the embedded default, end to end: simulate a book, validate it, backtest and train into
+    a local MLflow store, register the champion, score the latest as_of, and write the HTML and Excel reports."""
+    import warnings
+
+    import pandas as pd
+
+    from ._report import write_report
+    from ._score import DriftWarning, write_scores
+    from ._score import score as run_scoring
     from ._simulate import simulate as run_simulation
     from ._train import train as run_training
 
+    if lang not in ("en", "zh"):
+        raise KamriskError(f"--lang must be en or zh, got {lang!r}.")
     out.mkdir(parents=True, exist_ok=True)
     data = out / "data"
     store = f"sqlite:///{(out / 'mlflow.db').resolve()}"
     with progress() as bar:
-        task = bar.add_task("Simulating a book of key accounts", total=6)
+        task = bar.add_task("Simulating a book of key accounts", total=8)
         run_simulation(accounts=accounts, months=months, seed=seed, out=data)
         bar.update(task, advance=1, description="Validating the data")
         book, oracle, truth = _load(data)
@@ -329,23 +340,56 @@ def demo(
         def step(name: str) -> None:
             bar.update(task, description=name, advance=1)
 
-        result = run_training(
-            book,
-            "default",
-            oracle=oracle,
-            truth=truth,
-            tracking_uri=store,
-            experiment="kamrisk-demo",
-            register="kamrisk",
-            on_step=step,
-        )
+        result = run_training(book, "default", oracle=oracle, truth=truth, tracking_uri=store,
+                              experiment="kamrisk-demo", register="kamrisk", on_step=step)
+        bar.update(task, description="Scoring the latest as_of")
+        latest = book.end
+        history = pd.date_range(end=latest - pd.Timedelta(days=1), periods=6, freq="MS")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DriftWarning)
+            scored = run_scoring(book, "models:/kamrisk@champion", as_of=[*history, latest], lang=lang,
+                                 reasons="all", tracking_uri=store)
+        scores_file = write_scores(scored.scores, out / "scores.parquet")
+        bar.update(task, advance=1, description="Writing the reports")
+        report = write_report(scored.scores, out / "report.html", xlsx=out / "report.xlsx", lang=lang, top=100,
+                              data=book)
+        bar.update(task, advance=1)
+    now = scored.scores[scored.scores["as_of"] == latest]
+    now_scored = now[now["status"] == "scored"]
     _echo(f"Book: {book!r}")
     _echo(result.backtest.summary())
+    extras = result.backtest.extras
+    if "reason_accuracy" in extras:
+        _echo(f"Reason fidelity: cause_family = planted cause for {extras['reason_accuracy']:.0%} of "
+              f"{int(extras['reason_rows'])} high-band accounts that defected within the horizon.")
     _echo(f"\nMLflow: {result.registry.message}")
-    _echo(f"Browse the runs: mlflow ui --backend-store-uri {store}")
+    _echo(f"\nScored {len(now_scored)} accounts as of {latest:%Y-%m-%d} ({len(now) - len(now_scored)} unscorable); "
+          f"revenue at risk {now_scored['revenue_at_risk'].sum():,.0f}. The 10 with the most revenue at risk:")
+    top10 = now_scored.head(10)
+    width = max(len(str(n)) for n in top10["name"].fillna(top10["account_id"])) if len(top10) else 10
+    for row in top10.itertuples():
+        name = row.name if isinstance(row.name, str) else row.account_id
+        _echo(f"  {row.account_id}  {name:<{width}}  risk {row.risk:5.1%}  at risk {row.revenue_at_risk:>14,.0f}  "
+              f"{row.reason_1}")
+    _echo(f"\nReport: {report.resolve()} (and {(out / 'report.xlsx').resolve()}); scores: {scores_file.resolve()}")
+    _echo(f"Browse the MLflow runs: mlflow ui --backend-store-uri {store}")
 
 
 # -- entry point ---------------------------------------------------------------------------------------
+def _quiet_third_parties() -> None:
+    """Keep the terminal for kamrisk's own output: MLflow's INFO logs, artifact progress bars and its
+    advice to add type hints are noise to a user of the command line."""
+    import logging
+    import os
+    import warnings
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*type hint", category=UserWarning)
+    warnings.filterwarnings("ignore", message=".*does not yet fully support pandas")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; exit 1 with ``Error: ...`` on a user's mistake."""
     from typer import Abort
@@ -355,6 +399,7 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:  # pragma: no cover
         from click.exceptions import ClickException
 
+    _quiet_third_parties()
     try:
         app(args=argv, standalone_mode=False)
     except KamriskError as exc:

@@ -46,15 +46,18 @@ def family_contributions(contrib: pd.DataFrame, catalog: Any) -> pd.DataFrame:
 
 
 def healthy_reference(X: pd.DataFrame, y: np.ndarray, catalog: Any) -> dict[str, float]:
-    """Healthy value of each actionable sign: the median over accounts that did not defect.
+    """Healthy value of each actionable sign whose direction is known: the median over accounts that did
+    not defect.
 
-    A sign missing for most healthy accounts (e.g. days since the last re-tender, when there was none) is
-    healthy when missing.
+    A sign missing for most healthy accounts (e.g. the age of the oldest open complaint, when none is open)
+    is healthy when missing. Signs without a known direction (catalog ``direction: 0``) are left out: which
+    way is "healthier" is not known, so no what-if is offered for them. Nor for shrinking orders: they are
+    the symptom, and an action works on a cause.
     """
     healthy = X[np.asarray(y) == 0]
     reference: dict[str, float] = {}
     for sign in catalog.signs:
-        if not sign.actionable or sign.id not in X or sign.id in getattr(catalog, "categorical", ()):
+        if not sign.actionable or sign.direction == 0 or sign.id not in X or sign.family in NOT_CAUSES:
             continue
         column = pd.to_numeric(healthy[sign.id], errors="coerce")
         reference[sign.id] = float("nan") if column.isna().mean() > 0.5 else float(column.median())
@@ -63,17 +66,28 @@ def healthy_reference(X: pd.DataFrame, y: np.ndarray, catalog: Any) -> dict[str,
 
 def what_if(model: Any, X: pd.DataFrame, catalog: Any, reference: dict[str, float],
             risk: np.ndarray | None = None) -> pd.DataFrame:
-    """Drop in risk per actionable family if its actionable signs were at their healthy reference."""
+    """Drop in risk per actionable family if its actionable signs were at their healthy reference.
+
+    Each sign moves towards its reference and never past the account's own value in the unhealthy
+    direction: an account already healthier than the reference keeps its value.
+    """
     risk = model.calibrate(model.raw_score(X)) if risk is None else risk
-    out = {}
+    directions = catalog.directions
     by_family: dict[str, list[str]] = {}
     for feature in reference:
         if feature in X:
             by_family.setdefault(catalog.family_of(feature), []).append(feature)
+    out = {}
     for family, features in by_family.items():
         changed = X.copy()
         for feature in features:
-            changed[feature] = reference[feature]
+            value, healthy = changed[feature].to_numpy(dtype=float), reference[feature]
+            if np.isnan(healthy):
+                changed[feature] = np.nan
+            elif directions[feature] > 0:
+                changed[feature] = np.fmin(value, healthy)
+            else:
+                changed[feature] = np.fmax(value, healthy)
         out[f"whatif_{family}"] = risk - model.calibrate(model.raw_score(changed))
     return pd.DataFrame(out, index=X.index)
 

@@ -159,6 +159,12 @@ def log_training(
         mlflow.log_artifact(str(folder / "recipe" / "config.yaml"), artifact_path="recipe")
         for path in _plots(result, folder):
             mlflow.log_artifact(str(path), artifact_path="plots")
+        from ._explain_plots import global_explanations
+
+        labelled = result.X[result.labelled]
+        for path in global_explanations(result.model, labelled, result.catalog, folder / "explanations",
+                                        seed=cfg.seed, reference=result.reference):
+            mlflow.log_artifact(str(path), artifact_path="explanations")
         result.backtest.folds.to_csv(folder / "backtest_folds.csv", index=False)
         result.backtest.segments.to_csv(folder / "backtest_segments.csv", index=False)
         result.backtest.fold_plan.to_csv(folder / "backtest_fold_plan.csv", index=False)

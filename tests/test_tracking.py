@@ -36,6 +36,10 @@ def _check_run(uri: str, result) -> None:
     assert {"MODEL_CARD.md", "plots", "backtest", "recipe"} <= artifacts
     plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
     assert {"plots/calibration_curve.png", "plots/gain_chart.png", "plots/feature_importance.png"} <= plots
+    explanations = {a.path for a in client.list_artifacts(run.info.run_id, "explanations")}
+    assert {"explanations/shap_beeswarm.png", "explanations/family_importance.png",
+            "explanations/family_importance.csv", "explanations/sample_reasons.csv"} <= explanations
+    assert sum(p.startswith("explanations/dependence_") for p in explanations) == 3
     card = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/MODEL_CARD.md")
     assert f"{result.backtest.overall.loc['model', 'roc_auc']:.3f}" in card and "{{" not in card
 
@@ -52,6 +56,13 @@ def _check_champion_scores(uri: str, result) -> None:
     expected = result.model.predict_risk(result.X.tail(8)).to_numpy()
     pd.testing.assert_series_equal(out["risk"], pd.Series(expected, name="risk"), check_exact=False, rtol=1e-9)
     assert set(out["band"]) <= {"high", "medium", "low"}
+    assert {"reason_1", "reason_family_1", "cause_family", "action", "contrib_channel_conflict"} <= set(out)
+    explained = out["reason_1"] != ""
+    assert explained.any()
+    zh = model.predict(example, params={"lang": "zh"})
+    pd.testing.assert_series_equal(zh["risk"], out["risk"])
+    assert zh.loc[explained, "reason_1"].str.contains(r"[\u4e00-\u9fff]").all()  # worded in Chinese
+    assert not out.loc[explained, "reason_1"].str.contains(r"[\u4e00-\u9fff]").any()
 
 
 def _champion_challenger(uri: str, sim_data, sim_book, first) -> None:

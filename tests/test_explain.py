@@ -1,0 +1,103 @@
+"""Reasons: TreeSHAP contributions add up, are grouped by family, and become risk-raising reasons in
+English and Chinese with the family's action; what-if shows which action buys the most."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kamrisk import explain
+from kamrisk._explain import NOT_CAUSES, contributions, family_contributions
+
+
+@pytest.fixture(scope="module")
+def rows(trained):
+    X = trained.X[trained.labelled]
+    return X.sample(400, random_state=0)
+
+
+def test_contributions_add_up_to_the_raw_score(trained, rows):
+    contrib = contributions(trained.model, rows)
+    assert list(contrib.columns[:-1]) == list(trained.model.feature_names_in_)
+    np.testing.assert_allclose(contrib.sum(axis=1), trained.model.raw_score(rows), rtol=0, atol=1e-9)
+
+
+def test_family_grouping_sums_each_family(trained, rows):
+    contrib = contributions(trained.model, rows)
+    families = family_contributions(contrib, trained.catalog)
+    for family in families.columns.drop("base_value"):
+        members = [c for c in contrib.columns[:-1] if trained.catalog.family_of(c) == family]
+        np.testing.assert_allclose(families[family], contrib[members].sum(axis=1), atol=1e-12)
+    np.testing.assert_allclose(families.sum(axis=1), trained.model.raw_score(rows), atol=1e-9)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_reasons_raise_the_risk_and_are_worded(trained, rows, lang):
+    out = explain(trained.model, rows, trained.catalog, lang=lang, reference=trained.reference)
+    for k in (1, 2, 3):
+        text, family = out[f"reason_{k}"], out[f"reason_family_{k}"]
+        has = family != ""
+        assert ((text != "") == has).all()
+        contribution = np.array([out.loc[i, f"contrib_{f}"] if f else np.nan for i, f in zip(out.index, family,
+                                                                                             strict=True)])
+        assert (contribution[has.to_numpy()] > 0).all()  # only reasons that actually raise the risk
+        assert not text.str.contains(r"\{|\}|nan|None").any()
+        if lang == "zh":
+            assert text[has].str.contains(r"[\u4e00-\u9fff]").all()
+    # reasons come in order of contribution
+    c1 = np.array([out.loc[i, f"contrib_{f}"] if f else -np.inf for i, f in out["reason_family_1"].items()])
+    c2 = np.array([out.loc[i, f"contrib_{f}"] if f else -np.inf for i, f in out["reason_family_2"].items()])
+    assert (c1 >= c2).all()
+    assert out["reason_1"].ne("").any()
+
+
+def test_reasons_quote_the_accounts_own_numbers(trained, rows):
+    out = explain(trained.model, rows, trained.catalog, lang="en")
+    quoted = out["reason_1"].str.contains(r"\d")
+    assert quoted[out["reason_1"] != ""].mean() > 0.9
+    # e.g. a recency reason quotes the account's own days since the last order
+    recency = out["reason_1"].str.startswith("No order for")
+    for index in out.index[recency][:20]:
+        days = int(rows.loc[index, "days_since_last_order"])
+        assert re.search(rf"\b{days:,}\b", out.loc[index, "reason_1"]) or str(days) in out.loc[index, "reason_1"]
+
+
+def test_cause_family_is_a_driving_family_and_carries_the_action(trained, rows):
+    out = explain(trained.model, rows, trained.catalog, lang="en")
+    assert not out["cause_family"].isin(NOT_CAUSES).any()
+    driving = [f"contrib_{f}" for f in trained.catalog.families if f"contrib_{f}" in out and f not in NOT_CAUSES]
+    best = out[driving].max(axis=1)
+    assert ((out["cause_family"] == "") == (best <= 0)).all()
+    caused = out[out["cause_family"] != ""]
+    expected = caused["cause_family"].map(lambda f: trained.catalog.action_text(f, lang="en"))
+    assert (caused["action"] == expected).all()
+    winner = caused[driving].idxmax(axis=1).str.removeprefix("contrib_")
+    assert (winner == caused["cause_family"]).all()
+
+
+def test_what_if_lowers_risk_for_an_account_with_open_complaints(trained):
+    X = trained.X[trained.labelled]
+    out = explain(trained.model, X, trained.catalog, reference=trained.reference)
+    assert trained.reference["open_complaints"] == 0
+    complained = (X["open_complaints"] >= 2) & (out["contrib_channel_conflict"] > 0.1)
+    assert complained.any()
+    gain = out.loc[complained, "whatif_channel_conflict"]
+    assert (gain >= -1e-12).all()  # signs only move towards healthy, and the model is monotone in them
+    assert (gain > 0).mean() > 0.8
+    assert "whatif_shrinking_orders" not in out  # orders are not an action
+
+
+def test_reason_modes(trained, rows):
+    none = explain(trained.model, rows, trained.catalog, reasons="none")
+    assert (none["reason_1"] == "").all() and none["contrib_channel_conflict"].isna().all()
+    at_risk = explain(trained.model, rows, trained.catalog, reasons="at_risk")
+    low = at_risk["band"] == "low"
+    assert (at_risk.loc[low, "reason_1"] == "").all()
+    full = explain(trained.model, rows, trained.catalog, reasons="all")
+    pd.testing.assert_frame_equal(at_risk.loc[~low, ["reason_1", "cause_family"]],
+                                  full.loc[~low, ["reason_1", "cause_family"]])
+    with pytest.raises(Exception, match="reasons must be one of"):
+        explain(trained.model, rows, trained.catalog, reasons="some")
