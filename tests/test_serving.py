@@ -1,0 +1,97 @@
+"""REST serving: `mlflow models serve` on the registered champion answers with risks and reasons."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import small_recipe
+
+from kamrisk import train
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _post(url: str, payload: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+@pytest.fixture(scope="module")
+def served(sim_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    result = train(sim_data, small_recipe(), tracking_uri=uri)
+    port = _free_port()
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    log = open(folder / "serve.log", "w")  # noqa: SIM115 - closed at teardown
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/kamrisk@champion", "--env-manager",
+         "local", "-h", "127.0.0.1", "-p", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError((folder / "serve.log").read_text()[-3000:])
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=2):
+                break
+        except OSError:
+            if time.time() > deadline:
+                process.kill()
+                raise RuntimeError("mlflow models serve did not start: " + (folder / "serve.log").read_text()[-3000:])
+            time.sleep(0.5)
+    yield url, result
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.mark.slow
+def test_served_model_returns_risk_and_reasons(served):
+    url, result = served
+    example = result.input_example(6)
+    payload = {"dataframe_split": json.loads(example.to_json(orient="split", index=False)),
+               "params": {"lang": "zh"}}
+    status, body = _post(f"{url}/invocations", payload)
+    assert status == 200, body
+    rows = body["predictions"]
+    assert [r["account_id"] for r in rows] == list(example["account_id"])
+    expected = result.model.predict_risk(result.X.tail(6)).to_numpy()
+    assert [round(r["risk"], 9) for r in rows] == [round(float(v), 9) for v in expected]
+    assert all(r["band"] in ("high", "medium", "low") for r in rows)
+    assert any(r["reason_1"] for r in rows)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in r["reason_1"]) for r in rows if r["reason_1"])
+
+
+@pytest.mark.slow
+def test_request_with_a_missing_column_is_a_400(served):
+    url, result = served
+    example = result.input_example(2).drop(columns=["open_complaints"])
+    payload = {"dataframe_split": json.loads(example.to_json(orient="split", index=False))}
+    status, body = _post(f"{url}/invocations", payload)
+    assert status == 400
+    assert "open_complaints" in json.dumps(body)
