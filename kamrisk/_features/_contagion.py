@@ -14,7 +14,7 @@ import numpy as np
 from ._base import Context
 from ._registry import Param, register
 
-__all__: list[str] = []
+__all__ = ["defection_flags"]
 
 _PARAMS = {
     "by": Param("choices", choices=("segment", "region", "channel", "tier")),
@@ -32,6 +32,17 @@ def _defected(ctx: Context, shift: int, window: int, base: int, threshold: float
     return customer, customer & (recent < threshold * before * window / base)
 
 
+def defection_flags(ctx: Context, window: int, base: float | int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """(was a customer, defection became visible in the window) as 0/1 floats for every account at every
+    as_of (``ctx.all_codes`` x ``ctx.all_t``): what one account adds to its peers' counts.
+
+    Each value depends on the account's own orders only (the Spark builder sums them over the book).
+    """
+    customer, now = _defected(ctx, 0, window, int(base), threshold)
+    _, earlier = _defected(ctx, window, window, int(base), threshold)
+    return customer.astype(float), (now & ~earlier).astype(float)
+
+
 def _peer_counts(ctx: Context, by: tuple[str, ...], window: int, base: float | int,
                  threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """(peers that were customers, peers whose defection became visible) for each row; NaN without a group."""
@@ -44,10 +55,7 @@ def _peer_counts(ctx: Context, by: tuple[str, ...], window: int, base: float | i
         attributes = accounts[list(by)].astype(object)
         group = attributes.groupby(list(by), dropna=True, sort=True).ngroup()
         group = group.fillna(-1).to_numpy(dtype=np.int64)  # -1: an attribute is unknown, no peer group
-        customer, now = _defected(ctx, 0, window, int(base), threshold)
-        _, earlier = _defected(ctx, window, window, int(base), threshold)
-        visible = (now & ~earlier).astype(float)
-        customer = customer.astype(float)
+        customer, visible = defection_flags(ctx, window, base, threshold)
         n_groups = int(group.max()) + 1 if len(group) else 0
         m = len(ctx.as_of_days)
         cell = np.tile(np.arange(m), ctx.n_accounts) * max(n_groups, 1) + group[ctx.all_codes]

@@ -1,0 +1,457 @@
+"""kamrisk on Spark, for books that outgrow one machine: features from Spark tables, scores with the model.
+
+- :func:`build_features` takes the canonical tables (``orders``, ``events``, ``accounts``) as Spark
+  DataFrames and returns the same rows and columns as :func:`kamrisk.build_features` (categoricals as
+  strings, ``as_of`` as a date). Accounts are hashed into groups; each group runs the pandas builder for
+  its own accounts (``applyInPandas``). The few book-wide signs (revenue rank and top-20% flag among the
+  active accounts, peer contagion by segment and region) are then finished in Spark from what each
+  account contributes.
+- :func:`score` adds the registered pyfunc model's risk, band, reasons, cause and action as a struct
+  column (a :func:`mlflow.pyfunc.spark_udf` running in the current Python environment).
+- :func:`local_session` starts a local SparkSession with settings that suit kamrisk (tests, laptops).
+
+This is the only kamrisk module that imports pyspark (``pip install 'kamrisk[spark]'``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import ConfigError, DataError, ModelError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+    from ._catalog import Catalog
+
+__all__ = ["build_features", "score", "local_session", "RESULT_FIELDS"]
+
+# Spark's Python workers run the interpreter that runs the driver unless the cluster says otherwise
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+#: The fields of the struct :func:`score` adds, with their Spark types.
+RESULT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("risk", "double"),
+    ("band", "string"),
+    *((f"reason_{k}", "string") for k in (1, 2, 3)),
+    *((f"reason_family_{k}", "string") for k in (1, 2, 3)),
+    ("cause_family", "string"),
+    ("action", "string"),
+)
+
+_RANK_KINDS = ("revenue_rank", "revenue_top_flag")  # ranks among the accounts active at as_of
+_PEER_KINDS = ("peer_defection_share", "peer_defections")  # counts over the peer group
+_TAGS = {"orders": 0, "events": 1, "accounts": 2}
+_FREE_TEXT = {"events": ("note",), "accounts": ("name", "owner")}  # no sign reads them: not shipped to workers
+_DATED = {"orders": "order_date", "events": "event_date"}  # facts dated at or after the last as_of never count
+_PREFIX = {"orders": "o__", "events": "e__", "accounts": "a__"}
+
+
+def local_session(cores: int = 2, *, shuffle_partitions: int = 4, app_name: str = "kamrisk") -> SparkSession:
+    """A local SparkSession (``local[cores]``, no UI, Arrow on, few shuffle partitions), bound to 127.0.0.1.
+
+    For a cluster, build your own session; :func:`build_features` and :func:`score` take any session.
+    """
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return (
+        SparkSession.builder.master(f"local[{int(cores)}]")
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(int(shuffle_partitions)))
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .getOrCreate()
+    )
+
+
+# -- features -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Plan:
+    """Which signs the pandas builder computes per account group, and what the book-wide ones need."""
+
+    local: Catalog  # the catalog without the book-wide signs
+    feature_ids: tuple[str, ...]  # every sign, catalog order
+    categorical: frozenset[str]
+    ranks: tuple[tuple[str, str, dict[str, Any]], ...]  # (sign id, kind, resolved params)
+    peers: tuple[tuple[str, str, dict[str, Any], int], ...]  # (sign id, kind, resolved params, flag set)
+    rank_windows: tuple[int, ...]
+    flag_sets: tuple[tuple[int, int, float], ...]  # distinct (window, base, threshold)
+    by_columns: tuple[str, ...]  # account attributes the peer groups use
+    columns: dict[str, tuple[str, ...]]  # canonical columns carried per table
+    has_events: bool
+
+    def output_schema(self) -> str:
+        fields = ["account_id string", "as_of string", "_active boolean"]
+        fields += [f"`{s.id}` {'string' if s.id in self.categorical else 'double'}" for s in self.local.signs]
+        fields += [f"_net_{w} double" for w in self.rank_windows]
+        fields += [f"_by_{c} string" for c in self.by_columns]
+        for i in range(len(self.flag_sets)):
+            fields += [f"_customer_{i} double", f"_visible_{i} double"]
+        return ", ".join(fields)
+
+
+def _make_plan(catalog: Catalog, columns: dict[str, tuple[str, ...]], has_events: bool) -> _Plan:
+    from ._catalog import Catalog
+    from ._features import KINDS
+
+    local, ranks, peers = [], [], []
+    flag_sets: list[tuple[int, int, float]] = []
+    by_columns: list[str] = []
+    for sign in catalog.signs:
+        kind = KINDS[sign.kind]
+        params = kind.resolve(sign.params)
+        if sign.kind in _RANK_KINDS:
+            ranks.append((sign.id, sign.kind, params))
+        elif sign.kind in _PEER_KINDS:
+            flags = (int(params["window"]), int(params["base"]), float(params["threshold"]))
+            if flags not in flag_sets:
+                flag_sets.append(flags)
+            by_columns += [c for c in params["by"] if c not in by_columns]
+            peers.append((sign.id, sign.kind, params, flag_sets.index(flags)))
+        else:
+            local.append(sign)
+    return _Plan(
+        local=Catalog(local, catalog.families, catalog.hash, catalog.path),
+        feature_ids=tuple(catalog.feature_ids),
+        categorical=frozenset(catalog.categorical),
+        ranks=tuple(ranks),
+        peers=tuple(peers),
+        rank_windows=tuple(dict.fromkeys(int(p["window"]) for _, _, p in ranks)),
+        flag_sets=tuple(flag_sets),
+        by_columns=tuple(by_columns),
+        columns=columns,
+        has_events=has_events,
+    )
+
+
+def _canonical(orders: DataFrame, events: DataFrame | None, accounts: DataFrame | None, mapping: Any,
+               until: pd.Timestamp) -> dict[str, DataFrame]:
+    """The tables with the mapping applied, only the canonical columns any sign may read, cast to their
+    Spark types, and only the facts dated before ``until`` (the last as_of)."""
+    from pyspark.sql import functions as F
+
+    from ._features import KINDS
+    from ._schema import _DATES, _NUMBERS, _REQUIRED, _TEXTS, IGNORE, _apply_mapping
+
+    needed = {column for kind in KINDS.values() for column in kind.columns}
+    given = {name: frame for name, frame in (("orders", orders), ("events", events), ("accounts", accounts))
+             if frame is not None}
+    event_map: dict[str, str] = {}
+    if mapping:  # the same renames as AccountData, worked out on empty frames with the Spark column names
+        renamed, event_map = _apply_mapping({n: pd.DataFrame(columns=f.columns) for n, f in given.items()},
+                                            mapping)
+        given = {n: f.toDF(*map(str, renamed[n].columns)) for n, f in given.items()}
+    out = {}
+    for name, frame in given.items():
+        missing = [c for c in _REQUIRED[name] if c not in frame.columns]
+        if missing:
+            raise DataError(f"The Spark {name} table lacks the required column(s) {missing}; "
+                              f"it has {frame.columns}.")
+        columns = [F.col("account_id").cast("string").alias("account_id")]
+        for col in (*_DATES[name], *_NUMBERS[name], *_TEXTS[name]):
+            if col in frame.columns and (col not in _FREE_TEXT.get(name, ()) or col in needed):
+                kind = "date" if col in _DATES[name] else "double" if col in _NUMBERS[name] else "string"
+                columns.append(F.col(col).cast(kind).alias(col))
+        frame = frame.select(*columns)
+        if name in _DATED:
+            frame = frame.where(F.col(_DATED[name]) < F.lit(until.date()))
+        if name == "events" and event_map:
+            lookup = F.create_map(*[F.lit(x) for pair in event_map.items() for x in pair])
+            trimmed = F.trim(F.col("event_type"))
+            frame = frame.withColumn("event_type", F.coalesce(lookup[trimmed], trimmed))
+            frame = frame.where(F.col("event_type") != F.lit(IGNORE))
+        out[name] = frame
+    return out
+
+
+def _table(pdf: pd.DataFrame, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """One table of an account group, back in the dtypes the validation gives."""
+    from ._schema import _DATES, _NUMBERS
+
+    part = pdf.loc[pdf["_table"].to_numpy() == _TAGS[name]]
+    frame = pd.DataFrame({"account_id": part["account_id"].astype(object).to_numpy()})
+    for col in columns:
+        values = part[_PREFIX[name] + col].reset_index(drop=True)
+        if col in _DATES[name]:
+            values = pd.to_datetime(values.astype(object)).astype("datetime64[ns]")
+        elif col in _NUMBERS[name]:
+            values = values.astype(float)
+        else:
+            values = values.astype(object)
+            values = values.where(values.isna(), values.astype(str))
+        frame[col] = values
+    return frame
+
+
+def _account_data(pdf: pd.DataFrame, plan: _Plan) -> Any:
+    """The group's tables as an AccountData, without validating again (the caller validated)."""
+    from ._schema import TABLES, AccountData, ValidationReport
+
+    orders = _table(pdf, "orders", plan.columns["orders"])
+    events = _table(pdf, "events", plan.columns["events"]) if plan.has_events else None
+    accounts = _table(pdf, "accounts", plan.columns.get("accounts", ()))
+    seen = pd.Index(pd.unique(pdf["account_id"].astype(object).to_numpy()))
+    extra = seen.difference(pd.Index(accounts["account_id"]))
+    if len(extra):  # accounts with orders or events but no master data: attributes unknown
+        accounts = pd.concat([accounts, pd.DataFrame({"account_id": list(extra)})], ignore_index=True)
+    data = AccountData.__new__(AccountData)
+    data.sources = {t: t for t in TABLES}
+    data.report = ValidationReport()
+    data.orders, data.events = orders, events
+    data.accounts = accounts.sort_values("account_id", kind="stable").reset_index(drop=True)
+    return data
+
+
+def _group_features(pdf: pd.DataFrame, *, plan: _Plan, as_of: pd.DatetimeIndex, active_days: int) -> pd.DataFrame:
+    """Features of one account group (all (account, as_of) rows that are active, or that count for peers)."""
+    from ._features import build_features as pandas_build_features
+    from ._features._base import Context
+    from ._features._contagion import defection_flags
+
+    data = _account_data(pdf, plan)
+    ctx = Context(data, as_of, active_days)
+    active = ctx.active_all
+    keep = active.copy()
+    columns: dict[str, Any] = {
+        "account_id": ctx.account_ids.to_numpy(dtype=object)[ctx.all_codes],
+        "as_of": np.tile(as_of.strftime("%Y-%m-%d").to_numpy(dtype=object), ctx.n_accounts),
+        "_active": active,
+    }
+    if plan.local.signs:
+        local = pandas_build_features(data, as_of, catalog=plan.local, active_days=active_days)
+        for sign in plan.local.signs:
+            if sign.id in plan.categorical:
+                values = np.full(len(active), None, dtype=object)
+                cat = local[sign.id]
+                values[active] = cat.astype(object).where(cat.notna(), None).to_numpy(dtype=object)
+            else:
+                values = np.full(len(active), np.nan)
+                values[active] = local[sign.id].to_numpy(dtype=float)
+            columns[sign.id] = values
+    for window in plan.rank_windows:
+        values = np.full(len(active), np.nan)
+        values[active] = ctx.order_sum("net", window)
+        columns[f"_net_{window}"] = values
+    for col in plan.by_columns:
+        if col in data.accounts:
+            attribute = data.accounts[col].astype(object)
+            attribute = attribute.where(attribute.notna(), None).to_numpy(dtype=object)
+        else:
+            attribute = np.full(ctx.n_accounts, None, dtype=object)
+        columns[f"_by_{col}"] = attribute[ctx.all_codes]
+    for i, (window, base, threshold) in enumerate(plan.flag_sets):
+        customer, visible = defection_flags(ctx, window, base, threshold)
+        columns[f"_customer_{i}"], columns[f"_visible_{i}"] = customer, visible
+        keep |= customer > 0
+    return pd.DataFrame(columns).loc[keep].reset_index(drop=True)
+
+
+def _book_wide(plan: _Plan) -> dict[str, Column]:
+    """The book-wide signs as Spark expressions over the per-account rows (active or counting for peers)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    out: dict[str, Column] = {}
+    for sign_id, kind, params in plan.ranks:
+        net = F.col(f"_net_{int(params['window'])}")  # null on the rows that are not active
+        size = F.count(net).over(Window.partitionBy("as_of"))
+        if kind == "revenue_rank":  # pandas rank(pct=True, method="average") among the active accounts
+            lowest = F.rank().over(Window.partitionBy("as_of").orderBy(net.asc_nulls_last()))
+            ties = F.count(net).over(Window.partitionBy("as_of", net))
+            out[sign_id] = (lowest + (ties - 1) / 2) / size
+        else:  # revenue_top_flag: rank from the top (method="min") / size <= top
+            from_top = F.rank().over(Window.partitionBy("as_of").orderBy(net.desc_nulls_last()))
+            out[sign_id] = (from_top / size <= float(params["top"]) + 1e-12).cast("double")
+    for sign_id, kind, params, flags in plan.peers:
+        keys = [F.col(f"_by_{c}") for c in params["by"]]
+        group = Window.partitionBy("as_of", *keys)
+        known = F.lit(True)
+        for key in keys:
+            known = known & key.isNotNull()
+        customer, visible = F.col(f"_customer_{flags}"), F.col(f"_visible_{flags}")
+        peers = F.when(known, F.sum(customer).over(group) - customer)  # the account is not its own peer
+        lost = F.when(known, F.sum(visible).over(group) - visible)
+        out[sign_id] = lost if kind == "peer_defections" else F.when(peers > 0, lost / peers)
+    return out
+
+
+def build_features(
+    spark: SparkSession,
+    orders: DataFrame,
+    events: DataFrame | None = None,
+    accounts: DataFrame | None = None,
+    *,
+    as_of: Any,
+    catalog: Catalog | str | None = None,
+    active_days: int = 365,
+    mapping: dict[str, Any] | None = None,
+    groups: int | None = None,
+) -> DataFrame:
+    """Every catalog sign for every active account at every as-of date, on Spark.
+
+    The same rows and values as :func:`kamrisk.build_features` on the same (validated) book; categorical
+    signs come as strings, ``as_of`` as a date. Nothing is validated again: give tables that passed
+    :class:`kamrisk.AccountData` (or were produced to the data contract).
+
+    Parameters
+    ----------
+    spark : SparkSession
+    orders, events, accounts : Spark DataFrame
+        The canonical tables (``events`` and ``accounts`` optional); columns outside the contract are
+        ignored. Dates may be dates, timestamps or ``YYYY-MM-DD`` strings.
+    as_of : date or list-like of dates
+    catalog : Catalog or path, optional
+        The sign catalog; the shipped one by default.
+    active_days : int, default 365
+    mapping : dict, optional
+        ``{"columns": {...}, "event_types": {...}}`` as in ``mapping.yaml``: renames the columns and
+        translates the event types (``ignore`` drops the event).
+    groups : int, optional
+        Number of account groups (one pandas call each); ``spark.sql.shuffle.partitions`` by default.
+        Each group holds whole accounts: aim at a few hundred to a few thousand accounts per group.
+
+    Returns
+    -------
+    Spark DataFrame
+        ``account_id``, ``as_of`` and one column per catalog sign in catalog order.
+
+    Examples
+    --------
+    >>> features = kamrisk.spark.build_features(spark, orders, events, accounts,
+    ...                                         as_of=["2025-11-01", "2025-12-01"])  # doctest: +SKIP
+    """
+    from pyspark.sql import functions as F
+
+    from ._catalog import Catalog, load_catalog
+    from ._features import _check_active_days
+    from ._features._base import as_of_index
+
+    if not isinstance(catalog, Catalog):
+        catalog = load_catalog(catalog)
+    dates = as_of_index(as_of)
+    active_days = _check_active_days(active_days)
+    if groups is None:
+        groups = int(spark.conf.get("spark.sql.shuffle.partitions") or 200)
+    if isinstance(groups, bool) or not isinstance(groups, int | np.integer) or groups < 1:
+        raise ConfigError(f"groups must be a positive number of account groups, got {groups!r}.")
+    tables = _canonical(orders, events, accounts, mapping, dates[-1])
+    columns = {name: tuple(c for c in frame.columns if c != "account_id") for name, frame in tables.items()}
+    plan = _make_plan(catalog, columns, "events" in tables)
+    tagged = [
+        frame.select(F.lit(_TAGS[name]).alias("_table"), "account_id",
+                     *[F.col(c).alias(_PREFIX[name] + c) for c in columns[name]])
+        for name, frame in tables.items()
+    ]
+    combined = tagged[0]
+    for frame in tagged[1:]:
+        combined = combined.unionByName(frame, allowMissingColumns=True)
+    combined = combined.withColumn("_group", F.pmod(F.xxhash64("account_id"), F.lit(int(groups))))
+
+    def features_of_group(pdf: pd.DataFrame) -> pd.DataFrame:
+        return _group_features(pdf, plan=plan, as_of=dates, active_days=active_days)
+
+    rows = combined.groupBy("_group").applyInPandas(features_of_group, plan.output_schema())
+    rows = rows.withColumn("as_of", F.to_date("as_of"))
+    book_wide = _book_wide(plan)
+    rows = rows.select("*", *[expr.alias(name) for name, expr in book_wide.items()])
+    return rows.where(F.col("_active")).select("account_id", "as_of", *[F.col(f"`{c}`") for c in plan.feature_ids])
+
+
+# -- scoring --------------------------------------------------------------------------------------------
+def _result_type() -> str:
+    return ", ".join(f"{name} {kind}" for name, kind in RESULT_FIELDS)
+
+
+def _model_inputs(spark_df: DataFrame, model_uri: str) -> list[Column]:
+    """The model's input columns from ``spark_df``, cast to the signature's types (as_of as a string)."""
+    from mlflow.models import get_model_info
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DateType, TimestampNTZType, TimestampType
+
+    signature = get_model_info(model_uri).signature
+    if signature is None or signature.inputs is None:
+        raise ModelError(f"{model_uri} has no input signature; log it with kamrisk.train.")
+    specs = [(spec.name, str(getattr(spec.type, "name", spec.type))) for spec in signature.inputs.inputs]
+    missing = [name for name, _ in specs if name not in spark_df.columns]
+    if missing:
+        raise ModelError(f"The Spark DataFrame lacks the model's input column(s) {missing[:10]}"
+                         + (f" and {len(missing) - 10} more" if len(missing) > 10 else "") + ".")
+    out = []
+    for name, kind in specs:
+        column = F.col(f"`{name}`")
+        if name == "as_of" and isinstance(spark_df.schema[name].dataType, DateType | TimestampType
+                                          | TimestampNTZType):
+            column = F.date_format(column, "yyyy-MM-dd")
+        elif kind in ("double", "float", "integer", "long", "string", "boolean"):
+            column = column.cast(kind if kind != "integer" else "int")
+        out.append(column.alias(name))
+    return out
+
+
+def score(
+    spark_df: DataFrame,
+    model_uri: str = "models:/kamrisk@champion",
+    *,
+    lang: str = "en",
+    reasons: str = "all",
+    result_column: str = "kamrisk",
+    flatten: bool = False,
+) -> DataFrame:
+    """Score feature rows on Spark with a kamrisk MLflow model.
+
+    Parameters
+    ----------
+    spark_df : Spark DataFrame
+        Feature rows as the pyfunc model takes them: ``account_id``, ``as_of`` (a date, timestamp or
+        ``YYYY-MM-DD`` string) and the feature columns (categoricals as strings), e.g. the output of
+        :func:`build_features`. Other columns are carried along.
+    model_uri : str, default ``"models:/kamrisk@champion"``
+        Any MLflow model URI; ``models:/`` URIs are looked up in the current MLflow registry
+        (``MLFLOW_TRACKING_URI`` or :func:`mlflow.set_registry_uri`).
+    lang : ``"en"`` or ``"zh"``
+        Language of the reasons and actions.
+    reasons : ``"all"``, ``"at_risk"`` or ``"none"``
+        Explain every row, only rows in the high and medium bands, or none (risk and band only).
+    result_column : str, default ``"kamrisk"``
+        Name of the struct column added.
+    flatten : bool, default False
+        Add the struct's fields as columns instead of the struct.
+
+    Returns
+    -------
+    Spark DataFrame
+        The input with ``result_column``: a struct of ``risk`` (double), ``band``, ``reason_1..3``,
+        ``reason_family_1..3``, ``cause_family`` and ``action`` (strings; ``""`` where there is none).
+
+    Examples
+    --------
+    >>> scored = kamrisk.spark.score(features, "models:/kamrisk@champion", lang="zh")  # doctest: +SKIP
+    >>> scored.select("account_id", "kamrisk.risk", "kamrisk.reason_1").show()  # doctest: +SKIP
+    """
+    import mlflow.pyfunc
+    from pyspark.sql import functions as F
+
+    from ._explain import REASON_MODES
+
+    if lang not in ("en", "zh"):
+        raise ModelError(f"lang must be 'en' or 'zh', got {lang!r}.")
+    if reasons not in REASON_MODES:
+        raise ModelError(f"reasons must be one of {list(REASON_MODES)}, got {reasons!r}.")
+    inputs = _model_inputs(spark_df, model_uri)
+    udf = mlflow.pyfunc.spark_udf(spark_df.sparkSession, model_uri, result_type=_result_type(),
+                                  env_manager="local", params={"lang": lang, "reasons": reasons})
+    scored = spark_df.withColumn(result_column, udf(F.struct(*inputs)))
+    if flatten:
+        fields = [F.col(f"`{result_column}`.{name}").alias(name) for name, _ in RESULT_FIELDS]
+        scored = scored.select(*[F.col(f"`{c}`") for c in spark_df.columns], *fields)
+    return scored
