@@ -33,6 +33,7 @@ _LAZY = {
     "write_report": "_report",
     "read_scores": "_report",
     "explain": "_explain",
+    "read_cdnow": "_datasets",
 }
 
 __all__ = [
