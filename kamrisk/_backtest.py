@@ -175,6 +175,20 @@ def _fold_plan(dates: pd.DatetimeIndex, labelled: pd.DatetimeIndex, config: Mode
     return frame
 
 
+def _recency_score(X: pd.DataFrame) -> np.ndarray:
+    """The recency baseline: days since the last order relative to the account's own reorder gap.
+
+    An account with a single order has no gap of its own; it is measured against the book's median gap
+    at that as_of instead of being left out (which would rank the likeliest leavers as safest).
+    """
+    if "days_since_last_order" not in X or "typical_reorder_gap_days" not in X:
+        return X[RECENCY_FEATURE].to_numpy(dtype=float) if RECENCY_FEATURE in X else np.full(len(X), np.nan)
+    gap = X["typical_reorder_gap_days"].astype(float)
+    book_gap = gap.groupby(level="as_of").transform("median")
+    gap = gap.fillna(book_gap).clip(lower=1.0)
+    return (X["days_since_last_order"].astype(float) / gap).to_numpy()
+
+
 def _logistic_scores(X_train: pd.DataFrame, y_train: np.ndarray, X_test: pd.DataFrame, seed: int) -> np.ndarray:
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -308,7 +322,7 @@ def backtest(
         part["fold"] = int(fold["fold"])
         part["label"] = y_test
         part["model"] = model.predict_risk(X_test).to_numpy()
-        part["recency"] = X_test[RECENCY_FEATURE].to_numpy(dtype=float) if RECENCY_FEATURE in X_test else np.nan
+        part["recency"] = _recency_score(X_test)
         part["logistic"] = _logistic_scores(X_train, y_train, X_test, cfg.seed)
         if use_oracle:
             part["oracle"] = _oracle_for_label(oracle_scores, X_test.index, truth, cfg.label_kind)

@@ -56,8 +56,11 @@ class TrainResult:
     def bundle(self) -> dict[str, Any]:
         from ._predict import make_bundle
 
-        sample = self.X[self.labelled]
-        sample = sample.sample(min(len(sample), 10_000), random_state=self.config.seed)
+        # drift is judged against the latest months of training: scoring happens after them, and the
+        # earliest as_of dates lack a prior year for the year-on-year signs
+        dates = self.X.index.get_level_values("as_of")
+        recent = self.X[dates >= np.sort(dates.unique())[-6]]
+        sample = recent.sample(min(len(recent), 10_000), random_state=self.config.seed)
         return make_bundle(self.model, self.catalog, self.config, reference=self.reference,
                            training_sample=sample)
 
