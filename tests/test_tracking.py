@@ -82,6 +82,7 @@ def _champion_challenger(uri: str, sim_data, sim_book, first) -> None:
 @pytest.mark.slow
 def test_local_sqlite_store(sim_data, sim_book, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # mlflow.set_tracking_uri exports it
     (tmp_path / "mlruns").mkdir()  # mlflow would silently fall back to it without an explicit URI
     result = train(sim_data, small_recipe(), oracle=sim_book.oracle, truth=sim_book.truth)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
