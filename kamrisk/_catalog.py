@@ -251,6 +251,14 @@ class Catalog:
                 values[name] = format_value(other.unit, "value", row.get(name), lang)
         return sign.reason[lang].format(**values)
 
+    def reason_texts(self, sign_id: str, frame: pd.DataFrame, lang: str = "en") -> list[str]:
+        """:meth:`reason_text` for every row of ``frame``, reading only the columns the template quotes."""
+        sign = self.sign(sign_id)
+        lang = self._lang(lang)
+        quoted = [name for name in _placeholders(sign.reason[lang]) if name not in UNITS[sign.unit]]
+        columns = [c for c in dict.fromkeys([sign.id, *quoted]) if c in frame.columns]
+        return [self.reason_text(sign_id, record, lang) for record in frame[columns].to_dict("records")]
+
     def action_text(self, family: str, lang: str = "en") -> str:
         """The playbook action for ``family``."""
         lang = self._lang(lang)

@@ -164,16 +164,18 @@ def explain(
     order = np.argsort(-values, axis=1, kind="stable")
     texts = {k: np.full(len(Xe), "", dtype=object) for k in range(1, MAX_REASONS + 1)}
     fams = {k: np.full(len(Xe), "", dtype=object) for k in range(1, MAX_REASONS + 1)}
-    rows = Xe.reset_index(drop=True)
     for k in range(1, min(MAX_REASONS, len(reason_families)) + 1):
         pick = order[:, k - 1]
         raises = values[np.arange(len(Xe)), pick] > 0
         for j, family in enumerate(reason_families):
             hit = np.flatnonzero(raises & (pick == j))
-            for i in hit:  # wording is per row by nature; only rows with a risk-raising family get here
-                sign = strongest[family][i]
-                texts[k][i] = catalog.reason_text(sign, rows.iloc[i], lang=lang)
-                fams[k][i] = family
+            if not len(hit):
+                continue
+            fams[k][hit] = family
+            signs = strongest[family][hit]
+            for sign in np.unique(signs):  # one template at a time, over all its rows
+                rows = hit[signs == sign]
+                texts[k][rows] = catalog.reason_texts(sign, Xe.iloc[rows], lang=lang)
     for k in texts:
         out.loc[explain_mask, f"reason_{k}"] = texts[k]
         out.loc[explain_mask, f"reason_family_{k}"] = fams[k]
