@@ -7,8 +7,11 @@ server instead.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,19 +188,21 @@ def log_training(
         example = result.input_example()
         output = predict_frame(result.bundle(), example)
         signature = infer_signature(example, output, params={"lang": "en", "reasons": "all"})
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=str(_PYFUNC_CODE),
-            artifacts={"bundle": str(bundle_path)},
-            signature=signature,
-            input_example=example,
-            code_paths=None,
-        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Add type hints", category=UserWarning)
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(_PYFUNC_CODE),
+                artifacts={"bundle": str(bundle_path)},
+                signature=signature,
+                input_example=example,
+            )
         run_id = run.info.run_id
     if not register:
         return RegistryOutcome(run_id, info.model_uri, None, None, None, "not registered (--register not set)")
     old, how = _champion_metric(client, register, result, data, metric)
-    version = mlflow.register_model(info.model_uri, register).version
+    with contextlib.redirect_stderr(io.StringIO()):  # mlflow prints its own "Successfully registered" lines
+        version = mlflow.register_model(info.model_uri, register).version
     new = result.backtest.metric(metric)
     if old is None or _better(new, old, metric):
         alias = "champion"
@@ -223,7 +228,10 @@ def load_bundle(model_uri: str, tracking_uri: str | None = None) -> dict[str, An
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
-        loaded = mlflow.pyfunc.load_model(model_uri)
+        with warnings.catch_warnings():
+            # mlflow's advice to type-hint PythonModel.predict: kamrisk logs an explicit signature instead
+            warnings.filterwarnings("ignore", message=".*Add type hints", category=UserWarning)
+            loaded = mlflow.pyfunc.load_model(model_uri)
     except (MlflowException, OSError) as exc:
         raise ModelError(f"Cannot load the model {model_uri!r} (tracking URI {uri}): {exc}") from exc
     python_model = loaded.unwrap_python_model()
