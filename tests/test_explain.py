@@ -101,3 +101,13 @@ def test_reason_modes(trained, rows):
                                   full.loc[~low, ["reason_1", "cause_family"]])
     with pytest.raises(Exception, match="reasons must be one of"):
         explain(trained.model, rows, trained.catalog, reasons="some")
+
+
+def test_fast_treeshap_equals_lightgbm_and_leaves_reasons_unchanged(trained, rows, monkeypatch):
+    fast = contributions(trained.model, rows)
+    fast_reasons = explain(trained.model, rows, trained.catalog, lang="zh", reference=trained.reference)
+    monkeypatch.setenv("KAMRISK_FAST_SHAP", "0")
+    exact = contributions(trained.model, rows)
+    exact_reasons = explain(trained.model, rows, trained.catalog, lang="zh", reference=trained.reference)
+    np.testing.assert_allclose(fast.to_numpy(), exact.to_numpy(), rtol=0, atol=1e-12)
+    pd.testing.assert_frame_equal(fast_reasons, exact_reasons, check_exact=False, atol=1e-12, rtol=0)
