@@ -12,21 +12,12 @@ from typing import Any
 
 import yaml
 
+from ._catalog import FAMILIES
 from ._errors import ConfigError
 from ._resources import model_config_path
 
 __all__ = ["ModelConfig", "load_config", "parse_days", "parse_months"]
 
-FAMILIES = (
-    "shrinking_orders",
-    "procurement_change",
-    "channel_conflict",
-    "strategy_shift",
-    "competitor_pressure",
-    "relationship",
-    "contagion",
-    "account_context",
-)
 
 _SCHEMA: dict[str, Any] = {
     "name": str,

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ._config import ModelConfig, load_config
 from ._errors import ModelError
 
-__all__ = ["RiskModel", "cast_categories", "risk_band", "BANDS"]
+__all__ = ["RiskModel", "cast_categories", "check_columns", "risk_band", "BANDS"]
 
 BANDS = ("high", "medium", "low")
 
@@ -34,6 +34,16 @@ def cast_categories(X: pd.DataFrame, levels: Mapping[str, list[Any]]) -> pd.Data
             text = text.map(lambda v: None if v is None else str(v))
             X[column] = pd.Categorical(text, categories=values)
     return X
+
+
+def check_columns(expected: list[str], given: Any) -> None:
+    """Refuse data missing a training column, showing the difference both ways."""
+    missing = [c for c in expected if c not in set(given)]
+    unexpected = [c for c in given if c not in set(expected)]
+    if missing:
+        raise ModelError(
+            f"Columns of the scoring data differ from training: missing {missing}; unexpected {unexpected}."
+        )
 
 
 def risk_band(risk: np.ndarray | pd.Series, bands: Mapping[str, float]) -> np.ndarray:
@@ -206,12 +216,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         if not hasattr(self, "booster_"):
             raise ModelError("RiskModel is not fitted yet: call fit(X, y) first.")
         expected = list(self.feature_names_in_)
-        missing = [c for c in expected if c not in X.columns]
-        unexpected = [c for c in X.columns if c not in expected]
-        if missing:
-            raise ModelError(
-                f"Columns of the scoring data differ from training: missing {missing}; unexpected {unexpected}."
-            )
+        check_columns(expected, X.columns)
         return cast_categories(X[expected], self.categories_)
 
     def _raw(self, Xc: pd.DataFrame) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import DataError, KamriskError, ModelError
+from ._model import check_columns
 
 __all__ = ["score", "ScoreResult", "population_stability", "write_scores", "DRIFT_THRESHOLD", "DriftWarning"]
 
@@ -77,13 +78,7 @@ def _check_compatible(bundle: dict[str, Any], X: pd.DataFrame, catalog: Any, all
             f"{catalog.hash}: features would not mean what the model learnt. Score with the kamrisk version "
             "the model was trained with, or retrain the model."
         )
-    expected = list(model.feature_names_in_)
-    missing = [c for c in expected if c not in X.columns]
-    unexpected = [c for c in X.columns if c not in expected]
-    if missing:
-        raise ModelError(
-            f"Columns of the scoring data differ from training: missing {missing}; unexpected {unexpected}."
-        )
+    check_columns(list(model.feature_names_in_), X.columns)
     new_levels = {}
     for column, levels in model.categories_.items():
         seen = X[column].dropna().astype(str).unique()
