@@ -59,7 +59,9 @@ def served(sim_data, tmp_path_factory):
         except OSError:
             if time.time() > deadline:
                 process.kill()
-                raise RuntimeError("mlflow models serve did not start: " + (folder / "serve.log").read_text()[-3000:])
+                raise RuntimeError(
+                    "mlflow models serve did not start: " + (folder / "serve.log").read_text()[-3000:]
+                ) from None
             time.sleep(0.5)
     yield url, result
     process.terminate()
