@@ -143,7 +143,7 @@ def _accounts_of(frame: pd.DataFrame, mask: pd.Series) -> tuple[str, ...]:
     if "account_id" not in frame:
         return ()
     ids = frame.loc[np.asarray(mask), "account_id"].dropna().astype(str).unique()
-    return tuple(ids[: _SHOW + 1])
+    return tuple(ids)  # all of them: the message shows the first few and how many more
 
 
 def _apply_mapping(
@@ -400,7 +400,7 @@ class AccountData:
                     Problem("warning", "accounts", "account_id",
                             f"{len(absent)} account(s) have orders or events but are not in accounts; "
                             "carried with unknown segment, region and channel", len(absent),
-                            accounts=tuple(sorted(map(str, absent))[: _SHOW + 1]),
+                            accounts=tuple(sorted(map(str, absent))),
                             source=self.sources["accounts"])
                 )
         extra = seen.difference(pd.Index(accounts["account_id"]))
