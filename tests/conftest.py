@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -65,38 +66,45 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextlib.contextmanager
+def running_server(args: list[str], ready_path: str, folder: Path, env: dict[str, str] | None = None):
+    """Start ``python -m mlflow <args> --port <free port>`` on 127.0.0.1, wait until ``ready_path`` answers,
+    yield its URL, and stop it. The venv's ``bin`` is on PATH (``mlflow models serve`` execs uvicorn)."""
+    port = _free_port()
+    bin_dir = str(Path(sys.executable).parent)
+    env = {**os.environ, **(env or {}), "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+    log_path = folder / "server.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "mlflow", *args, "--port", str(port)], stdout=log,
+                                   stderr=subprocess.STDOUT, env=env, cwd=folder)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 180
+        try:
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"mlflow {args[0]} exited: {log_path.read_text()[-3000:]}")
+                try:
+                    with urllib.request.urlopen(f"{url}{ready_path}", timeout=2):
+                        break
+                except OSError:
+                    if time.time() > deadline:
+                        raise RuntimeError(f"mlflow {args[0]} did not start: {log_path.read_text()[-3000:]}") \
+                            from None
+                    time.sleep(0.5)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """A real `mlflow server` on 127.0.0.1 with its own SQLite store and artifact folder."""
     root = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
-    bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    log = open(root / "server.log", "w")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-         "--artifacts-destination", str(root / "artifacts"), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited: {(root / 'server.log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        raise RuntimeError(f"mlflow server did not start: {(root / 'server.log').read_text()[-2000:]}")
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    args = ["server", "--host", "127.0.0.1", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+            "--artifacts-destination", str(root / "artifacts"), "--workers", "1"]
+    with running_server(args, "/health", root) as url:
+        yield url

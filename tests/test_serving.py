@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-from conftest import small_recipe
+from conftest import running_server, small_recipe
 
 from kamrisk import train
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _post(url: str, payload: dict) -> tuple[int, dict]:
@@ -39,37 +27,9 @@ def served(sim_data, tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     result = train(sim_data, small_recipe(), tracking_uri=uri)
-    port = _free_port()
-    bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
-    log = open(folder / "serve.log", "w")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/kamrisk@champion", "--env-manager",
-         "local", "-h", "127.0.0.1", "-p", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError((folder / "serve.log").read_text()[-3000:])
-        try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=2):
-                break
-        except OSError:
-            if time.time() > deadline:
-                process.kill()
-                raise RuntimeError(
-                    "mlflow models serve did not start: " + (folder / "serve.log").read_text()[-3000:]
-                ) from None
-            time.sleep(0.5)
-    yield url, result
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    args = ["models", "serve", "-m", "models:/kamrisk@champion", "--env-manager", "local", "-h", "127.0.0.1"]
+    with running_server(args, "/ping", folder, env={"MLFLOW_TRACKING_URI": uri}) as url:
+        yield url, result
 
 
 @pytest.mark.slow
