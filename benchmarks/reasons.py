@@ -23,7 +23,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from kamrisk._fastshap import FastTreeShap, warm_up
+from kamrisk._explain._fastshap import FastTreeShap, warm_up
 
 N_FEATURES = 60
 CATEGORICAL = {"segment": 6, "region": 12, "channel": 4, "supplier_tier": 30}

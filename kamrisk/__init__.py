@@ -19,7 +19,7 @@ _LAZY = {
     "ValidationReport": "_schema",
     "load_data": "_schema",
     "load_vocabulary": "_vocabulary",
-    "simulate": "_simulate",
+    "simulate": "sim",
     "load_catalog": "_catalog",
     "Catalog": "_catalog",
     "build_features": "_features",

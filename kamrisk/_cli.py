@@ -60,7 +60,7 @@ def simulate(
     ] = False,
 ) -> None:
     """Simulate a book of key accounts with planted defections (the embedded default data)."""
-    from ._simulate import simulate as run
+    from .sim import simulate as run
 
     book = run(accounts=accounts, months=months, start=start, seed=seed, messy=messy, out=out)
     _echo(f"Wrote a simulated book to {out}: {book.summary()}")
@@ -322,8 +322,8 @@ def demo(
     from ._report import write_report
     from ._score import DriftWarning, write_scores
     from ._score import score as run_scoring
-    from ._simulate import simulate as run_simulation
     from ._train import train as run_training
+    from .sim import simulate as run_simulation
 
     if lang not in ("en", "zh"):
         raise KamriskError(f"--lang must be en or zh, got {lang!r}.")

@@ -162,7 +162,7 @@ def log_training(
         mlflow.log_artifact(str(folder / "recipe" / "config.yaml"), artifact_path="recipe")
         for path in _plots(result, folder):
             mlflow.log_artifact(str(path), artifact_path="plots")
-        from ._explain_plots import global_explanations
+        from ._explain._plots import global_explanations
 
         labelled = result.X[result.labelled]
         for path in global_explanations(result.model, labelled, result.catalog, folder / "explanations",

@@ -1,4 +1,4 @@
-"""kamrisk._fastshap: exact TreeSHAP from tables, checked against LightGBM's own pred_contrib."""
+"""kamrisk._explain._fastshap: exact TreeSHAP from tables, checked against LightGBM's own pred_contrib."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kamrisk._fastshap import FastTreeShap
+from kamrisk._explain._fastshap import FastTreeShap
 
 TOL = 1e-12
 # (max_depth_table, max_depth_compact): default tables; compact tables only; direct only; all three

@@ -15,7 +15,7 @@ from markupsafe import escape
 from kamrisk import ConfigError, DataError, load_catalog
 from kamrisk._cli import main
 from kamrisk._report import REQUIRED_COLUMNS, prepare_scores, read_scores, write_report
-from kamrisk._report_text import FAMILY_FIXES, FAMILY_NAMES, UI
+from kamrisk._report._text import FAMILY_FIXES, FAMILY_NAMES, UI
 from kamrisk._safety import neutralise_formula, neutralise_frame
 
 FAMILIES = ("shrinking_orders", "procurement_change", "channel_conflict", "strategy_shift", "competitor_pressure",

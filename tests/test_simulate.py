@@ -9,8 +9,8 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 import kamrisk
-from kamrisk._simulate import SimulatedBook, top_share
 from kamrisk._vocabulary import load_vocabulary
+from kamrisk.sim import SimulatedBook, top_share
 
 CAUSES = {"procurement_change", "channel_conflict", "strategy_shift", "competitor_pressure", "relationship",
           "contagion", "none"}

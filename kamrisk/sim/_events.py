@@ -1,10 +1,10 @@
 """The simulator's event log: procurement changes, conflicts, strategy shifts, competitors, visits, surveys.
 
-Private to :mod:`kamrisk._simulate`. Every account carries a latent *health* that drifts (a weekly
+Private to :mod:`kamrisk.sim`. Every account carries a latent *health* that drifts (a weekly
 Ornstein-Uhlenbeck process around an account-level mean, with a downward shift for some accounts). Event
 rates depend on it: an account heading for trouble gets more complaints, competitor offers and strategy
 news, fewer (and less senior) visits and lower survey scores. Health never enters the defection hazard
-directly; the hazard reads only the events generated here (:mod:`kamrisk._simulate_hazard`).
+directly; the hazard reads only the events generated here (:mod:`kamrisk.sim._hazard`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._simulate_book import Accounts, season_factor
+from ._book import Accounts, season_factor
 
 __all__ = [
     "EVENT_TYPES",

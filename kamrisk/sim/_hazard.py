@@ -1,6 +1,6 @@
 """The simulator's defection mechanism: a latent daily hazard built from the generated events, and its oracle.
 
-Private to :mod:`kamrisk._simulate`. The hazard of an account that has not decided yet is, per year,
+Private to :mod:`kamrisk.sim`. The hazard of an account that has not decided yet is, per year,
 
 ``base + procurement_change + channel_conflict + strategy_shift + competitor_pressure + relationship
 + contagion``
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from ._simulate_book import Accounts, OrderSchedule, last_order_days
-from ._simulate_events import COMPLAINTS, EVENT_TYPES, NEVER, EventLog
+from ._book import Accounts, OrderSchedule, last_order_days
+from ._events import COMPLAINTS, EVENT_TYPES, NEVER, EventLog
 
 __all__ = [
     "FAMILIES",

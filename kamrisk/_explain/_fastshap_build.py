@@ -1,4 +1,4 @@
-"""Reading a LightGBM model for :mod:`kamrisk._fastshap`: the trees of ``booster.dump_model()``.
+"""Reading a LightGBM model for :mod:`kamrisk._explain._fastshap`: the trees of ``booster.dump_model()``.
 
 Each tree becomes a :class:`Tree`: internal nodes numbered in preorder (a parent before its children,
 a subtree's nodes contiguous), leaves numbered in the order met, and for every node the *players* of

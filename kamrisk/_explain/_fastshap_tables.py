@@ -1,4 +1,4 @@
-"""TreeSHAP tables for :mod:`kamrisk._fastshap`: the math, and the flat arrays the kernel reads.
+"""TreeSHAP tables for :mod:`kamrisk._explain._fastshap`: the math, and the flat arrays the kernel reads.
 
 **A leaf's table.** For a leaf with value ``v`` and ``d`` players with zero fractions ``z``, path-dependent
 TreeSHAP gives player ``k`` the contribution

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._explain import contributions, explain, family_contributions
+from . import contributions, explain, family_contributions
 
 __all__ = ["global_explanations"]
 

@@ -1,6 +1,6 @@
 """The simulator's exported tables: returns, the events as an export shows them, and what messy exports add.
 
-Private to :mod:`kamrisk._simulate`.
+Private to :mod:`kamrisk.sim`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._simulate_events import EVENT_TYPES, LEVELS, NEVER, EventLog, note_text
+from ._events import EVENT_TYPES, LEVELS, NEVER, EventLog, note_text
 
 __all__ = ["add_returns", "event_frame", "make_messy"]
 

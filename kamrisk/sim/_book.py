@@ -1,6 +1,6 @@
 """The simulator's master data and order book: who the key accounts are and how they buy.
 
-Private to :mod:`kamrisk._simulate`. Everything is vectorised over accounts; days are integers counted
+Private to :mod:`kamrisk.sim`. Everything is vectorised over accounts; days are integers counted
 from the simulation start (day 0), negative before it.
 
 An account's revenue is ``annual revenue x seasonality x trend x demand shocks``, delivered as a renewal

@@ -6,9 +6,9 @@ It is also the measuring stick for model quality and reason fidelity, so its gro
   concentrated (the top 20% of accounts bring about 80% of it), accounts have their own reorder rhythm,
   product lines, peak season, growth, one-off dips and bulk orders, and a share of wallet;
 - every sign family is generated as events whose rates follow a drifting latent account health
-  (:mod:`kamrisk._simulate_events`);
+  (:mod:`kamrisk.sim._events`);
 - defection is a daily hazard that reads only those events, peers' visible defections (contagion) and a
-  base rate (:mod:`kamrisk._simulate_hazard`). After the decision the account runs down its share of
+  base rate (:mod:`kamrisk.sim._hazard`). After the decision the account runs down its share of
   wallet over 1-6 months (a minority within a month) and stops (``full``) or settles at 20-50% (``partial``);
 - ``truth`` holds one row per defection with each family's hazard at the decision and its ``cause``;
   ``oracle`` the simulator's own probability that a defection becomes visible within 90 and 180 days of
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._schema import AccountData
+    from .._schema import AccountData
 
 __all__ = ["SimulatedBook", "simulate", "top_share"]
 
@@ -82,7 +82,7 @@ class SimulatedBook:
 
     def to_account_data(self) -> AccountData:
         """The book as validated :class:`~kamrisk.AccountData` (a messy book warns about what it repairs)."""
-        from ._schema import AccountData
+        from .._schema import AccountData
 
         return AccountData(orders=self.orders, events=self.events, accounts=self.accounts, mapping=self.mapping)
 
@@ -148,10 +148,10 @@ def simulate(
     >>> sorted(book.truth["kind"].unique())
     ['full', 'partial']
     """
-    from ._simulate_book import make_accounts, make_schedule, order_rows
-    from ._simulate_events import make_campaigns, make_events, make_health
-    from ._simulate_export import add_returns, event_frame, make_messy
-    from ._simulate_hazard import CAUSES, FAMILIES, oracle, run
+    from ._book import make_accounts, make_schedule, order_rows
+    from ._events import make_campaigns, make_events, make_health
+    from ._export import add_returns, event_frame, make_messy
+    from ._hazard import CAUSES, FAMILIES, oracle, run
 
     if int(accounts) < 10:
         raise ValueError(f"accounts must be at least 10, got {accounts}.")

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import ConfigError, DataError
-from ._report_text import UI, family_fix, family_name
+from .._errors import ConfigError, DataError
+from ._text import UI, family_fix, family_name
 
 __all__ = ["write_report", "read_scores", "prepare_scores", "REQUIRED_COLUMNS", "SCORES_FORMATS"]
 
@@ -454,7 +454,7 @@ def _environment() -> Any:
 
 def render_html(view: _View) -> str:
     """The report's HTML for a computed view."""
-    from . import __version__
+    from .. import __version__
 
     script = (_TEMPLATES / "report.js").read_text(encoding="utf-8")
     style = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
@@ -515,7 +515,7 @@ def write_report(
     >>> scores = kamrisk.read_scores("scores.parquet")  # doctest: +SKIP
     >>> write_report(scores, "report.html", xlsx="report.xlsx", lang="zh", top=50)  # doctest: +SKIP
     """
-    from ._catalog import load_catalog
+    from .._catalog import load_catalog
 
     if lang not in UI:
         raise ConfigError(f"Unknown report language {lang!r}; the report speaks {list(UI)}.")
@@ -532,7 +532,7 @@ def write_report(
     out_html.parent.mkdir(parents=True, exist_ok=True)
     out_html.write_text(html, encoding="utf-8")
     if xlsx is not None:
-        from ._report_excel import write_workbook
+        from ._excel import write_workbook
 
         write_workbook(view, Path(xlsx))
     return out_html

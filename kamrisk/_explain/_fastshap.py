@@ -5,8 +5,8 @@
 depends on the row only through *which* of the path's conditions the row satisfies: one bit per distinct
 path feature (a feature split twice on a path is one player, its condition the conjunction). So each
 leaf gets a table of its contributions for every bit pattern, built once from the model
-(:mod:`kamrisk._fastshap_build` reads it, :mod:`kamrisk._fastshap_tables` builds the tables; small
-subtrees share one table), and scoring (:mod:`kamrisk._fastshap_kernel`, numba) is: evaluate every split
+(:mod:`kamrisk._explain._fastshap_build` reads it, :mod:`kamrisk._explain._fastshap_tables` builds the tables; small
+subtrees share one table), and scoring (:mod:`kamrisk._explain._fastshap_kernel`, numba) is: evaluate every split
 condition once per row and tree, push a mask of failed conditions down the tree, add one table row per
 leaf or subtree. Leaves with more distinct path features than ``max_depth_table`` use a compact table
 (``2**d`` floats, a few multiplications per feature), and beyond ``max_depth_compact`` TreeSHAP's own

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import ModelError
+from .._errors import ModelError
 
 __all__ = ["contributions", "family_contributions", "explain", "what_if", "healthy_reference",
            "NOT_CAUSES", "REASON_MODES"]
@@ -48,7 +48,7 @@ def _fast_shap(booster: Any) -> Any:
 def contributions(model: Any, X: pd.DataFrame) -> pd.DataFrame:
     """Per-feature TreeSHAP contributions and the ``base_value`` column; rows add up to the raw score.
 
-    Computed by kamrisk's leaf-pattern TreeSHAP (:mod:`kamrisk._fastshap`), equal to LightGBM's
+    Computed by kamrisk's leaf-pattern TreeSHAP (:mod:`kamrisk._explain._fastshap`), equal to LightGBM's
     ``pred_contrib`` to 1e-12 at about the cost of a prediction; where it does not apply it says so in a
     debug log and LightGBM's ``pred_contrib`` answers. ``KAMRISK_FAST_SHAP=0`` forces ``pred_contrib``.
     """

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ._safety import is_formula_like
+from .._safety import is_formula_like
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._report import _View
+    from . import _View
 
 __all__ = ["write_workbook", "SHEETS"]
 

@@ -1,4 +1,4 @@
-"""numba kernel of :mod:`kamrisk._fastshap`: tree decisions as LightGBM makes them, then table look-ups.
+"""numba kernel of :mod:`kamrisk._explain._fastshap`: tree decisions as LightGBM makes them, then table look-ups.
 
 Rows are processed in blocks (the blocks are spread over the cores with ``prange``). Within a block, tree
 by tree: every split condition is evaluated once per row; a *path node* pushes down to its children the
