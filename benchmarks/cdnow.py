@@ -46,10 +46,10 @@ from kamrisk._backtest import (
     REVENUE_FEATURE,
     BacktestResult,
     _logistic_scores,
-    lapsed,
     training_table,
 )
 from kamrisk._datasets import CDNOW_FILE
+from kamrisk._stages import lapsed
 from kamrisk._metrics import evaluate
 
 PUBLISHED = {"cut_off": "1997-09-30", "churn_share": 0.71, "recency_roc_auc": 0.77, "bgnbd_roc_auc": 0.76}
@@ -82,11 +82,18 @@ def read(path: str | Path) -> kamrisk.AccountData:
 
 def recipe(horizon: str = HORIZON, folds: int = 1) -> Any:
     """``models/default`` with the horizon, a short warm-up and monthly folds."""
-    return kamrisk.load_config("default").with_overrides(
+    return kamrisk.load_recipe("default").with_overrides(
         label={"horizon": horizon, "kind": "full"},
-        calendar={"warmup": "90d", "active_days": 365},
+        calendar={"warmup": "90d"},
         backtest={"folds": folds, "step": "1M"},
     )
+
+
+def _label(cfg: Any) -> dict[str, Any]:
+    """The recipe's label rule as make_labels' arguments."""
+    label = cfg.label
+    return {"horizon": label.horizon_days, "kind": label.kind, "full_threshold": label.full_threshold,
+            "partial_threshold": label.partial_threshold}
 
 
 def published_check(data: kamrisk.AccountData) -> dict[str, float]:
@@ -94,7 +101,7 @@ def published_check(data: kamrisk.AccountData) -> dict[str, float]:
     days-since-last-order alone rank them (the published figure's definition)?"""
     cfg = recipe()
     X = kamrisk.build_features(data, [CUT_OFF], active_days=365, families=["shrinking_orders"])
-    labels = kamrisk.make_labels(data, [CUT_OFF], active_days=365, **cfg.label_kwargs())["label"]
+    labels = kamrisk.make_labels(data, [CUT_OFF], active_days=365, **_label(cfg))["label"]
     keep = labels.notna().to_numpy()
     y = labels.to_numpy()[keep]
     from sklearn.metrics import roc_auc_score
@@ -118,7 +125,7 @@ def split_backtest(data: kamrisk.AccountData, every: int = 7) -> tuple[pd.DataFr
     """
     cfg = recipe()
     dates = pd.date_range(end=CUT_OFF, periods=(CUT_OFF - FIRST_AS_OF).days // every + 1, freq=f"{every}D")
-    X, labels = training_table(data, cfg, as_of=dates)
+    X, labels = training_table(data, cfg, kamrisk.load_catalog(), as_of=dates)
     y_all = labels["label"]
     labelled = y_all.notna().to_numpy()
     test_half = _in_test_half(X.index.get_level_values("account_id"))
@@ -126,7 +133,7 @@ def split_backtest(data: kamrisk.AccountData, every: int = 7) -> tuple[pd.DataFr
     train, test = labelled & ~test_half, labelled & test_half & at_cut_off
     X_train, y_train = X[train], y_all[train].to_numpy()
     X_test, y_test = X[test], y_all[test].to_numpy()
-    model = kamrisk.RiskModel(cfg).fit(X_train, y_train)
+    model = kamrisk.RiskModel(cfg, directions=kamrisk.load_catalog().directions).fit(X_train, y_train)
     revenue = X_test[REVENUE_FEATURE].to_numpy(dtype=float)
     scores = {
         "model": (model.predict_risk(X_test).to_numpy(), True),
@@ -137,7 +144,7 @@ def split_backtest(data: kamrisk.AccountData, every: int = 7) -> tuple[pd.DataFr
     overall = pd.DataFrame({name: evaluate(y_test, s, revenue, probability=p) for name, (s, p) in scores.items()}).T
     # the test half at the cut-off before lapsed rows were left out: how many, and how the whole looks
     everyone = kamrisk.build_features(data, [CUT_OFF], active_days=365, families=["shrinking_orders"])
-    full_labels = kamrisk.make_labels(data, [CUT_OFF], active_days=365, **cfg.label_kwargs())["label"]
+    full_labels = kamrisk.make_labels(data, [CUT_OFF], active_days=365, **_label(cfg))["label"]
     half = _in_test_half(everyone.index.get_level_values("account_id")) & full_labels.notna().to_numpy()
     # kamrisk as a whole on every test customer: lapsed ones are listed as already defected (risk 1)
     whole = pd.Series(np.where(lapsed(everyone), 1.0, np.nan), index=everyone.index)[half]
@@ -168,7 +175,7 @@ def rolling_backtest(data: kamrisk.AccountData, horizon: str = "182d", every: in
     last = data.end - pd.Timedelta(days=days)  # the last as_of whose label window is complete
     tests = [last - pd.DateOffset(months=k) for k in range(folds)]
     train = pd.date_range(FIRST_AS_OF, last - pd.Timedelta(days=days), freq=f"{every}D")
-    X, labels = training_table(data, cfg, as_of=train.union(pd.DatetimeIndex(tests)))
+    X, labels = training_table(data, cfg, kamrisk.load_catalog(), as_of=train.union(pd.DatetimeIndex(tests)))
     return kamrisk.backtest(data, cfg, table=(X, labels))
 
 

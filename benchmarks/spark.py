@@ -35,7 +35,7 @@ def _train_model(folder: str) -> str:
 
     import kamrisk
 
-    recipe = kamrisk.load_config("default").with_overrides(
+    recipe = kamrisk.load_recipe("default").with_overrides(
         lightgbm={"n_estimators": 150, "num_leaves": 7, "min_child_samples": 20}, backtest={"folds": 2})
     uri = f"sqlite:///{folder}/mlflow.db"
     with warnings.catch_warnings():

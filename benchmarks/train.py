@@ -26,7 +26,9 @@ def main() -> None:
         warnings.simplefilter("ignore", kamrisk.DataWarning)
         data = book.to_account_data()
     start = time.perf_counter()
-    result = kamrisk.train(data, args.config, oracle=book.oracle, truth=book.truth, track=False)
+    recipe = kamrisk.load_recipe(args.config)
+    scorers, evaluators = kamrisk.sim.evaluation(book, horizon_days=recipe.horizon_days, label_kind=recipe.label_kind)
+    result = kamrisk.train(data, recipe, scorers=scorers, evaluators=evaluators, track=False)
     seconds = time.perf_counter() - start
     print(result.backtest.summary())
     print(f"lapsed rows left out: {result.X.attrs.get('lapsed_rows')}; trees: {result.model.best_iteration_}")

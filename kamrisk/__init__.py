@@ -9,7 +9,16 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ._errors import CatalogError, ConfigError, DataError, DataWarning, KamriskError, ModelError
+from ._errors import (
+    CatalogError,
+    ConfigError,
+    DataError,
+    DataWarning,
+    KamriskError,
+    ModelError,
+    OptionError,
+    TrackingError,
+)
 
 __version__ = "0.1.0"
 
@@ -20,15 +29,24 @@ _LAZY = {
     "load_data": "_schema",
     "load_vocabulary": "_vocabulary",
     "simulate": "sim",
+    "SimulatedBook": "sim",
     "load_catalog": "_catalog",
     "Catalog": "_catalog",
     "build_features": "_features",
     "make_labels": "_labels",
-    "load_config": "_config",
+    "load_recipe": "_recipe",
+    "Recipe": "_recipe",
     "RiskModel": "_model",
+    "NotFittedError": "_model",
     "backtest": "_backtest",
+    "BacktestResult": "_backtest",
     "train": "_train",
+    "TrainResult": "_train",
+    "RegistryOutcome": "_train",
+    "TrainedModel": "_trained",
     "score": "_score",
+    "ScoreResult": "_score",
+    "DriftWarning": "_score",
     "write_scores": "_score",
     "write_report": "_report",
     "read_scores": "_report",
@@ -43,12 +61,16 @@ __all__ = [
     "CatalogError",
     "ConfigError",
     "ModelError",
+    "OptionError",
+    "TrackingError",
     "DataWarning",
     *_LAZY,
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "sim":  # the simulator subpackage: kamrisk.sim.evaluation(...)
+        return import_module(".sim", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'kamrisk' has no attribute {name!r}")
@@ -62,5 +84,19 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from . import sim  # noqa: F401
+    from ._backtest import BacktestResult, backtest  # noqa: F401
+    from ._catalog import Catalog, load_catalog  # noqa: F401
+    from ._datasets import read_cdnow  # noqa: F401
+    from ._explain import explain  # noqa: F401
+    from ._features import build_features  # noqa: F401
+    from ._labels import make_labels  # noqa: F401
+    from ._model import NotFittedError, RiskModel  # noqa: F401
+    from ._recipe import Recipe, load_recipe  # noqa: F401
+    from ._report import read_scores, write_report  # noqa: F401
     from ._schema import AccountData, ValidationReport, load_data  # noqa: F401
+    from ._score import DriftWarning, ScoreResult, score, write_scores  # noqa: F401
+    from ._train import RegistryOutcome, TrainResult, train  # noqa: F401
+    from ._trained import TrainedModel  # noqa: F401
     from ._vocabulary import load_vocabulary  # noqa: F401
+    from .sim import SimulatedBook, simulate  # noqa: F401

@@ -1,92 +1,89 @@
-"""Rolling-origin backtest of a model recipe, against baselines and (on simulated data) the oracle.
+"""Rolling-origin backtest of a model recipe, against baselines and any scorer given from outside.
 
 Each fold tests one as_of date ``T`` and trains on snapshots whose label window has closed by ``T``
 (``as_of + horizon <= T``), so no training label overlaps the test window. Folds step back from the last
 as_of whose label is complete. Every scorer is evaluated on the same rows: the model, the recency
 baseline (days since the last order relative to the account's own reorder gap), a logistic regression
-on the same features, and the simulator's oracle when ``oracle.parquet`` is present.
+on the same features, and extra ``scorers`` (the simulator's oracle, :func:`kamrisk.sim.evaluation`).
+Extra ``evaluators`` turn the per-row predictions into further figures (reason accuracy, early warning);
+the backtest itself knows nothing of where they come from.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ._config import ModelConfig, load_config, parse_days, parse_months
 from ._errors import ModelError
 from ._metrics import METRICS, evaluate
+from ._recipe import Recipe, load_recipe
 
-__all__ = ["backtest", "BacktestResult", "training_calendar", "training_table", "lapsed", "RECENCY_FEATURE",
-           "REVENUE_FEATURE"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ._catalog import Catalog
+
+__all__ = ["backtest", "BacktestResult", "training_calendar", "training_table", "Scorer", "Evaluator",
+           "RECENCY_FEATURE", "REVENUE_FEATURE"]
 
 RECENCY_FEATURE = "recency_gap_ratio"
 REVENUE_FEATURE = "revenue_365d"
-LAPSED_MIN_DAYS = 90
-LAPSED_GAPS = 3.0
-SCORERS = ("model", "recency", "logistic", "oracle")
+BASELINES = ("recency", "logistic")
+
+Scorer = Callable[[pd.DataFrame], np.ndarray]
+"""Feature rows of a fold's test date (indexed by account_id, as_of) -> one score per row, higher = riskier."""
+Evaluator = Callable[[pd.DataFrame], dict[str, float]]
+"""The backtest's per-row predictions -> named figures, logged with the run's metrics."""
 
 
-def training_calendar(data: Any, config: ModelConfig) -> pd.DatetimeIndex:
-    """Month-start as_of dates from the end of the warm-up to the data's end."""
-    warmup = parse_days(config.raw["calendar"]["warmup"], "calendar.warmup")
-    every = parse_months(config.raw["calendar"]["every"])
-    first = (data.start + pd.Timedelta(days=warmup)).to_period("M").to_timestamp()
-    if first < data.start + pd.Timedelta(days=warmup):
-        first = first + pd.offsets.MonthBegin(1)
-    dates = pd.date_range(first, data.end, freq=f"{every}MS")
+def training_calendar(data: Any, recipe: Recipe) -> pd.DatetimeIndex:
+    """The recipe's as_of dates from the end of the warm-up to the data's end: month starts for a
+    calendar in months (``1M``), else every ``every`` days from the end of the warm-up (``7d``, ``1w``)."""
+    warmup = recipe.calendar.warmup_days
+    every = recipe.calendar.every
+    start = data.start + pd.Timedelta(days=warmup)
+    if every.months:
+        first = start.to_period("M").to_timestamp()
+        if first < start:
+            first = first + pd.offsets.MonthBegin(1)
+        dates = pd.date_range(first, data.end, freq=f"{every.count}MS")
+    else:
+        dates = pd.date_range(start.normalize(), data.end, freq=f"{every.days}D")
     if len(dates) == 0:
         raise ModelError(
             f"The data spans {data.start.date()} to {data.end.date()}: too short for a {warmup}-day warm-up "
-            "before the first as_of. Provide a longer order history or lower calendar.warmup."
+            "before the first as_of. Provide a longer order history or lower calendar.warmup in the recipe "
+            "(the `short` recipe has a 28-day warm-up)."
         )
-    return dates
+    return pd.DatetimeIndex(dates, name="as_of").as_unit("ns")
 
 
-def lapsed(X: pd.DataFrame) -> np.ndarray:
-    """Accounts whose defection is already visible at as_of: no order for more than
-    max(LAPSED_MIN_DAYS, LAPSED_GAPS x their typical reorder gap). They are neither trained on nor scored
-    (scoring lists them as unscorable): there is nothing left to predict."""
-    if "days_since_last_order" not in X:
-        return np.zeros(len(X), dtype=bool)
-    gap = X["typical_reorder_gap_days"].to_numpy(dtype=float) if "typical_reorder_gap_days" in X else np.nan
-    limit = np.fmax(LAPSED_MIN_DAYS, LAPSED_GAPS * np.nan_to_num(gap, nan=0.0))
-    return X["days_since_last_order"].to_numpy(dtype=float) > limit
-
-
-def training_table(data: Any, config: ModelConfig, as_of: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def training_table(data: Any, recipe: Recipe, catalog: Catalog, as_of: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Features and labels of the recipe at its calendar (or the given as_of dates).
 
-    Rows of accounts that have already lapsed (see :func:`lapsed`) are left out; ``X.attrs["lapsed_rows"]``
-    counts them.
+    Rows of accounts that have already lapsed (:func:`kamrisk._stages.lapsed`) are left out;
+    ``X.attrs["lapsed_rows"]`` counts them.
     """
     from ._features import build_features
     from ._labels import make_labels
+    from ._stages import lapsed
 
-    as_of = training_calendar(data, config) if as_of is None else pd.DatetimeIndex(as_of)
-    active_days = int(config.raw["calendar"]["active_days"])
-    X = build_features(data, as_of, active_days=active_days)
-    gone = lapsed(X)
+    as_of = training_calendar(data, recipe) if as_of is None else pd.DatetimeIndex(as_of)
+    active_days = recipe.activity.active_days
+    X = build_features(data, as_of, catalog=catalog, active_days=active_days, families=recipe.families)
+    gone = lapsed(X, recipe.activity)
     attrs = dict(X.attrs)
-    X = _select_families(X[~gone], config)
+    X = X[~gone]
     X.attrs.update(attrs, lapsed_rows=int(gone.sum()))
-    labels = make_labels(data, as_of, active_days=active_days, **config.label_kwargs())
+    label = recipe.label
+    labels = make_labels(data, as_of, horizon=label.horizon_days, kind=label.kind,
+                         full_threshold=label.full_threshold, partial_threshold=label.partial_threshold,
+                         active_days=active_days)
     labels = labels.reindex(X.index)
     return X, labels
-
-
-def _select_families(X: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
-    from ._catalog import load_catalog
-
-    catalog = load_catalog()
-    keep = [c for c in X.columns if catalog.family_of(c) in config.families]
-    out = X[keep]
-    out.attrs.update(X.attrs)
-    return out
 
 
 @dataclass
@@ -102,7 +99,7 @@ class BacktestResult:
     fold_plan : per fold, the test as_of, the last training as_of and when its label window ends
     """
 
-    config: ModelConfig
+    recipe: Recipe
     predictions: pd.DataFrame
     folds: pd.DataFrame
     overall: pd.DataFrame
@@ -118,7 +115,7 @@ class BacktestResult:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def metric(self, name: str | None = None, scorer: str = "model") -> float:
-        name = name or self.config.raw["backtest"]["metric"]
+        name = name or self.recipe.backtest.metric
         return float(self.overall.loc[scorer, name])
 
     def metrics(self) -> dict[str, float]:
@@ -133,9 +130,10 @@ class BacktestResult:
             for name in METRICS:
                 if pd.notna(row[name]):
                     out[f"fold{int(row['fold'])}_{name}"] = float(row[name])
-        if "oracle" in self.overall.index:
-            gap = self.overall.loc["oracle", "roc_auc"] - self.overall.loc["model", "roc_auc"]
-            out["oracle_gap_roc_auc"] = float(gap)
+        for scorer in self.overall.index:
+            if scorer not in ("model", *BASELINES):
+                gap = self.overall.loc[scorer, "roc_auc"] - self.overall.loc["model", "roc_auc"]
+                out[f"{scorer}_gap_roc_auc"] = float(gap)
         out.update(self.extras)
         return out
 
@@ -143,32 +141,52 @@ class BacktestResult:
         cols = ["roc_auc", "pr_auc", "brier", "ece", "lift_top10", "revenue_recall_top10", "rows", "positives"]
         table = self.overall[cols].to_string(float_format=lambda v: f"{v:.3f}")
         folds = len(self.fold_plan)
-        return f"Backtest of {self.config.name!r} over {folds} folds (same rows for every scorer):\n{table}"
+        lines = [f"Backtest of {self.recipe.name!r} ({self.recipe.label.kind} defection within "
+                 f"{self.recipe.horizon_days} days) over {folds} folds (same rows for every scorer):", table]
+        if self.extras:
+            lines.append("Further figures: " + ", ".join(f"{k} {v:.3f}" if abs(v) < 10 else f"{k} {v:,.0f}"
+                                                        for k, v in self.extras.items()))
+        return "\n".join(lines)
 
 
-def _fold_plan(dates: pd.DatetimeIndex, labelled: pd.DatetimeIndex, config: ModelConfig) -> pd.DataFrame:
-    horizon = pd.Timedelta(days=config.horizon_days)
-    step = parse_months(config.raw["backtest"]["step"], "backtest.step")
-    n_folds = int(config.raw["backtest"]["folds"])
-    candidates = np.sort(labelled.unique())
+def _fold_plan(dates: pd.DatetimeIndex, labelled: pd.DatetimeIndex, recipe: Recipe) -> pd.DataFrame:
+    """Test dates ``backtest.step`` apart, back from the last as_of with a complete label; each one the
+    latest labelled as_of at or before its target, with enough training dates whose label closed before it."""
+    horizon = pd.Timedelta(days=recipe.horizon_days)
+    plan_spec = recipe.backtest
+    candidates = pd.DatetimeIndex(np.sort(labelled.unique()))
     if len(candidates) == 0:
-        raise ModelError("No as_of date has a complete label window: the data is shorter than warm-up + horizon.")
-    last = pd.Timestamp(candidates[-1])
-    plan = []
-    for k in range(n_folds):
-        test = last - pd.DateOffset(months=step * k)
-        if test not in set(candidates):
+        raise ModelError(
+            f"No as_of date has a complete label window: the data ({dates.min().date() if len(dates) else '?'} "
+            f"onwards) is shorter than the warm-up plus the {recipe.horizon_days}-day horizon. Provide a longer "
+            "history, or use a recipe with a shorter horizon and warm-up (e.g. `--recipe short`)."
+        )
+    last = candidates[-1]
+    plan, used = [], set()
+    for k in range(plan_spec.folds):
+        target = last - plan_spec.step.offset() * k if k else last
+        eligible = candidates[candidates <= target]
+        if not len(eligible):
+            break
+        test = eligible[-1]
+        if test in used:
             continue
         train_dates = dates[dates + horizon <= test]
-        if len(train_dates) < 4:
+        if len(train_dates) < plan_spec.min_train_dates:
             break
+        used.add(test)
         plan.append({"test_as_of": test, "train_last_as_of": train_dates.max(),
                      "train_label_end": train_dates.max() + horizon, "train_dates": len(train_dates)})
     if not plan:
+        first_test = dates.min() + horizon if len(dates) else None
         raise ModelError(
-            "No backtest fold fits in the data: each fold needs at least 4 training as_of dates whose "
-            f"{config.horizon_days}-day label window closes before the test date. Provide more history or "
-            "fewer/shorter folds."
+            f"No backtest fold fits in the data: each fold needs at least {plan_spec.min_train_dates} training "
+            f"as_of dates whose {recipe.horizon_days}-day label window closes before the test date, and the test "
+            f"date needs its own complete label. The recipe's as_of dates run from "
+            f"{dates.min().date()} to {dates.max().date()} and labels are complete up to {last.date()}"
+            + (f"; the first possible test date is after {first_test.date()}" if first_test is not None else "")
+            + ". Provide more history, or use a recipe with more frequent as_of dates, a shorter horizon and "
+            "warm-up (the `short` recipe: weekly, 90 days)."
         )
     frame = pd.DataFrame(plan[::-1])
     frame.insert(0, "fold", np.arange(1, len(frame) + 1))
@@ -217,43 +235,6 @@ def _logistic_scores(X_train: pd.DataFrame, y_train: np.ndarray, X_test: pd.Data
     return pipe.predict_proba(prepare(X_test))[:, 1]
 
 
-def _oracle_for_label(scores: pd.Series, index: pd.MultiIndex, truth: pd.DataFrame | None, kind: str) -> np.ndarray:
-    """The oracle's probability for these rows, completed where the simulator leaves it empty.
-
-    The simulator gives no probability once a defection is visible (an account defects at most once). The
-    orders-based label of such a row is still decided by that defection: an account whose orders stopped
-    (full) will have no revenue in the window, so its probability is 1; for a partial defection it is 1 for
-    the partial label and 0 for the full one.
-    """
-    p = scores.reindex(index).to_numpy(dtype=float)
-    if truth is None:
-        return np.nan_to_num(p, nan=0.0)
-    visible = truth.drop_duplicates("account_id").set_index("account_id")
-    ids = index.get_level_values("account_id")
-    as_of = index.get_level_values("as_of").to_numpy()
-    visible_on = pd.to_datetime(visible["visible_on"]).reindex(ids).to_numpy(dtype="datetime64[ns]")
-    gone_kind = visible["kind"].reindex(ids).to_numpy()
-    already = (visible_on < as_of) & ((gone_kind == "full") | (kind == "partial"))
-    return np.where(np.isnan(p), np.where(already, 1.0, 0.0), p)
-
-
-def _reason_fidelity(pred: pd.DataFrame, truth: pd.DataFrame, horizon: pd.Timedelta) -> dict[str, float]:
-    """How often ``cause_family`` names the simulator's planted cause, for accounts the model puts in the
-    high band whose defection becomes visible within the horizon (planted cause ``none`` excluded)."""
-    first = truth.drop_duplicates("account_id").set_index("account_id")
-    ids = pred.index.get_level_values("account_id")
-    as_of = pred.index.get_level_values("as_of").to_numpy()
-    visible_on = pd.to_datetime(first["visible_on"]).reindex(ids).to_numpy(dtype="datetime64[ns]")
-    cause = first["cause"].reindex(ids).to_numpy()
-    within = (visible_on >= as_of) & (visible_on < as_of + horizon.to_timedelta64())
-    rows = within & (pred["band"].to_numpy() == "high") & (cause != "none") & pd.notna(cause)
-    pred["planted_cause"] = np.where(within, cause, None)
-    if not rows.any():
-        return {"reason_rows": 0.0}
-    hits = pred["cause_family"].to_numpy()[rows] == cause[rows]
-    return {"reason_accuracy": float(hits.mean()), "reason_rows": float(rows.sum())}
-
-
 def _group_metrics(pred: pd.DataFrame, scorers: list[str]) -> pd.DataFrame:
     rows = []
     for by in ("segment", "channel", "revenue_tier"):
@@ -269,11 +250,13 @@ def _group_metrics(pred: pd.DataFrame, scorers: list[str]) -> pd.DataFrame:
 
 def backtest(
     data: Any,
-    config: str | ModelConfig | dict[str, Any] = "default",
+    recipe: str | Recipe | dict[str, Any] = "default",
     *,
+    catalog: Catalog | None = None,
     table: tuple[pd.DataFrame, pd.DataFrame] | None = None,
-    oracle: pd.DataFrame | None = None,
-    truth: pd.DataFrame | None = None,
+    scorers: Mapping[str, Scorer] | None = None,
+    evaluators: Sequence[Evaluator] = (),
+    explain: bool | None = None,
     on_fold: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Backtest a recipe with rolling-origin folds.
@@ -281,32 +264,41 @@ def backtest(
     Parameters
     ----------
     data : AccountData
-    config : recipe name, path, mapping or ModelConfig
+    recipe : recipe name, path, mapping or Recipe
+    catalog : Catalog, optional
+        The sign catalog; the shipped one by default.
     table : (features, labels) already built by :func:`training_table`, to avoid building them twice
-    oracle : the simulator's ``oracle.parquet`` (account_id, as_of, p_visible_90d, p_visible_180d)
-    truth : the simulator's ``truth.parquet`` (completes the oracle for defections already visible)
+    scorers : dict of name -> Scorer, optional
+        Further scorers to evaluate on the same rows, e.g. the simulator's oracle.
+    evaluators : list of Evaluator, optional
+        Functions of the per-row predictions whose figures join ``extras`` (and the run's metrics).
+    explain : bool, optional
+        Add each test row's ``band`` and ``cause_family`` to the predictions (TreeSHAP per fold); by
+        default only when evaluators are given.
     on_fold : called with (fold, folds) after each fold, e.g. to advance a progress bar
 
     Returns
     -------
     BacktestResult
     """
+    from ._catalog import load_catalog
     from ._model import RiskModel
 
-    cfg = load_config(config)
-    X, labels = table if table is not None else training_table(data, cfg)
+    recipe = load_recipe(recipe)
+    catalog = catalog if catalog is not None else load_catalog()
+    scorers = dict(scorers or {})
+    clash = sorted(set(scorers) & {"model", *BASELINES})
+    if clash:
+        raise ModelError(f"Extra scorers may not be named {clash}: those names are the backtest's own.")
+    explain = bool(evaluators) if explain is None else explain
+    X, labels = table if table is not None else training_table(data, recipe, catalog)
     y_all = labels["label"]
     dates = X.index.get_level_values("as_of")
     unique_dates = pd.DatetimeIndex(np.sort(dates.unique()))
     labelled = pd.DatetimeIndex(dates[y_all.notna().to_numpy()])
-    plan = _fold_plan(unique_dates, labelled, cfg)
-    horizon = pd.Timedelta(days=cfg.horizon_days)
+    plan = _fold_plan(unique_dates, labelled, recipe)
+    horizon = pd.Timedelta(days=recipe.horizon_days)
     attributes = data.accounts.set_index("account_id")
-    oracle_column = f"p_visible_{cfg.horizon_days}d"
-    use_oracle = oracle is not None and oracle_column in oracle
-    if use_oracle:
-        oracle_scores = oracle.assign(as_of=pd.to_datetime(oracle["as_of"]).astype("datetime64[ns]")).set_index(
-            ["account_id", "as_of"])[oracle_column]
 
     parts = []
     for i, fold in plan.iterrows():
@@ -314,24 +306,25 @@ def backtest(
         train_mask = ((dates + horizon) <= test_as_of) & y_all.notna().to_numpy()
         test_mask = (dates == test_as_of) & y_all.notna().to_numpy()
         # the guarantee the whole backtest rests on: no training label window reaches the test date
-        assert (dates[train_mask] + horizon).max() <= test_as_of
+        if (dates[train_mask] + horizon).max() > test_as_of:  # pragma: no cover - a bug, never data
+            raise ModelError(f"Leakage: a training label window of fold {fold['fold']} reaches its test date.")
         X_train, y_train = X[train_mask], y_all[train_mask].to_numpy()
         X_test, y_test = X[test_mask], y_all[test_mask].to_numpy()
-        model = RiskModel(cfg).fit(X_train, y_train)
+        model = RiskModel(recipe, directions=catalog.directions).fit(X_train, y_train)
         part = pd.DataFrame(index=X_test.index)
         part["fold"] = int(fold["fold"])
         part["label"] = y_test
-        part["model"] = model.predict_risk(X_test).to_numpy()
+        risk = model.predict_risk(X_test).to_numpy()
+        part["model"] = risk
         part["recency"] = _recency_score(X_test)
-        part["logistic"] = _logistic_scores(X_train, y_train, X_test, cfg.seed)
-        if use_oracle:
-            part["oracle"] = _oracle_for_label(oracle_scores, X_test.index, truth, cfg.label_kind)
-        if truth is not None:
-            from ._catalog import load_catalog
-            from ._explain import explain
+        part["logistic"] = _logistic_scores(X_train, y_train, X_test, recipe.seed)
+        for name, scorer in scorers.items():
+            part[name] = np.asarray(scorer(X_test), dtype=float)
+        part["band"] = model.band(risk)
+        if explain:
+            from ._explain import explain as explain_rows
 
-            explained = explain(model, X_test, load_catalog(), reasons="at_risk")
-            part["band"] = explained["band"].to_numpy()
+            explained = explain_rows(model, X_test, catalog, reasons="at_risk", risk=risk)
             part["cause_family"] = explained["cause_family"].to_numpy()
         part["revenue"] = X_test[REVENUE_FEATURE].to_numpy(dtype=float) if REVENUE_FEATURE in X_test else np.nan
         parts.append(part)
@@ -344,24 +337,26 @@ def backtest(
             pred[column] = attributes[column].reindex(ids).to_numpy()
     rank = pred.groupby(level="as_of")["revenue"].rank(pct=True)
     pred["revenue_tier"] = np.where(rank > 0.8, "top20", "rest")
-    scorers = [s for s in SCORERS if s in pred and pred[s].notna().any()]
+    names = [s for s in ("model", *BASELINES, *scorers) if s in pred and pred[s].notna().any()]
 
     fold_rows = []
     for fold, group in pred.groupby("fold"):
-        for scorer in scorers:
+        for scorer in names:
             m = evaluate(group["label"], group[scorer], group["revenue"], probability=scorer != "recency")
             fold_rows.append({"fold": fold, "scorer": scorer, **m})
     overall = pd.DataFrame(
-        {s: evaluate(pred["label"], pred[s], pred["revenue"], probability=s != "recency") for s in scorers}
+        {s: evaluate(pred["label"], pred[s], pred["revenue"], probability=s != "recency") for s in names}
     ).T
-    extras = _reason_fidelity(pred, truth, horizon) if truth is not None else {}
+    extras: dict[str, float] = {}
+    for evaluator in evaluators:
+        extras.update({k: float(v) for k, v in evaluator(pred).items()})
     digest = hashlib.sha256(pd.util.hash_pandas_object(data.orders, index=False).to_numpy().tobytes()).hexdigest()
     return BacktestResult(
-        config=cfg,
+        recipe=recipe,
         predictions=pred,
         folds=pd.DataFrame(fold_rows),
         overall=overall,
-        segments=_group_metrics(pred, scorers),
+        segments=_group_metrics(pred, names),
         fold_plan=plan,
         data_digest=digest[:16],
         extras=extras,

@@ -1,10 +1,14 @@
 """The sign catalog: ``features/<family>.yaml`` files, loaded, validated and worded.
 
-Each family file holds the family's ``description`` and ``action`` (the key-account playbook's answer),
-both in English and Chinese, and its ``signs``. A sign names the ``kind`` (a vectorised function in
-``kamrisk._features``) and its ``params``, and carries a ``description``, a monotone ``direction``, an
-``actionable`` flag and ``reason`` templates that quote the account's own numbers. See
-``features/README.md``.
+Each family file owns its family: its ``role`` (``driver``: a cause the account team can act on;
+``symptom``: shows *that* an account leaves, never a cause; ``context``: who the account is, never a
+reason), its ``order`` in tables and reports, its display ``name`` and what-if ``fix`` phrase, its
+``description`` and ``action`` (the key-account playbook's answer), all in English and Chinese, and its
+``signs``. No list of families is written anywhere else: a new family is a new file.
+
+A sign names the ``kind`` (a vectorised function in ``kamrisk._features``) and its ``params``, and carries
+a ``description``, a monotone ``direction``, an ``actionable`` flag and ``reason`` templates that quote the
+account's own numbers. See ``features/README.md``.
 
 Every problem is collected and reported at once in a :class:`~kamrisk.CatalogError` naming the file, the
 sign and the field.
@@ -27,23 +31,14 @@ import yaml
 
 from ._errors import CatalogError
 from ._features._registry import KINDS, UNITS
+from ._options import LANGUAGES, check_lang
 from ._resources import features_dir
-from ._vocabulary import load_vocabulary
+from ._vocabulary import parse_vocabulary
 
-__all__ = ["Catalog", "Sign", "Family", "load_catalog", "FAMILIES", "LANGUAGES"]
+__all__ = ["Catalog", "Sign", "Family", "load_catalog", "LANGUAGES", "ROLES"]
 
-FAMILIES = (
-    "shrinking_orders",
-    "procurement_change",
-    "channel_conflict",
-    "strategy_shift",
-    "competitor_pressure",
-    "relationship",
-    "contagion",
-    "account_context",
-)
-LANGUAGES = ("en", "zh")
-_FILE_KEYS = ("family", "description", "action", "signs")
+ROLES = ("driver", "symptom", "context")
+_FILE_KEYS = ("family", "order", "role", "name", "fix", "description", "action", "signs")
 _SIGN_KEYS = ("id", "family", "kind", "params", "description", "direction", "actionable", "reason")
 _SIGN_REQUIRED = ("id", "kind", "description", "direction", "actionable", "reason")
 _ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -54,11 +49,25 @@ _VOCABULARY = "vocabulary.yaml"
 
 @dataclass(frozen=True)
 class Family:
-    """A sign family: what it means and what the account team should do about it (``en``/``zh``)."""
+    """A sign family: its role, names, what it means and what the account team should do (``en``/``zh``)."""
 
     id: str
     description: dict[str, str] = field(hash=False)
     action: dict[str, str] = field(hash=False)
+    role: str = "driver"
+    order: int = 100
+    name: dict[str, str] = field(default_factory=dict, hash=False)
+    fix: dict[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def is_cause(self) -> bool:
+        """A driver can be the cause an action works on; symptoms and context cannot."""
+        return self.role == "driver"
+
+    @property
+    def is_reason(self) -> bool:
+        """Drivers and symptoms are signs of leaving; context (segment, size) is not."""
+        return self.role != "context"
 
 
 @dataclass(frozen=True)
@@ -172,12 +181,46 @@ class Catalog:
         The catalog folder.
     """
 
-    def __init__(self, signs: list[Sign], families: dict[str, Family], hash: str, path: Path) -> None:
+    def __init__(self, signs: list[Sign], families: dict[str, Family], hash: str, path: Path,
+                 vocabulary: Mapping[str, str] | None = None) -> None:
         self.signs = list(signs)
         self.families = dict(families)
         self.hash = hash
         self.path = path
+        self.vocabulary = dict(vocabulary or {})
         self._by_id = {s.id: s for s in self.signs}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("vocabulary", {})
+        self.__dict__.update(state)
+
+    @property
+    def causes(self) -> list[str]:
+        """Families that can be the cause an action works on (role ``driver``), in catalog order."""
+        return [f for f, fam in self.families.items() if fam.is_cause]
+
+    @property
+    def reason_families(self) -> list[str]:
+        """Families whose signs may be given as reasons (drivers and symptoms, not context)."""
+        return [f for f, fam in self.families.items() if fam.is_reason]
+
+    def family_name(self, family: str, lang: str = "en") -> str:
+        """Short display name of a family ("Channel conflict"); an unknown id reads as words."""
+        lang = self._lang(lang)
+        known = self.families.get(family)
+        return (known.name.get(lang) if known else None) or family.replace("_", " ").capitalize()
+
+    def family_fix(self, family: str, lang: str = "en") -> str:
+        """The what-if phrase for putting a family right ("Settling the channel conflict")."""
+        lang = self._lang(lang)
+        known = self.families.get(family)
+        if known and known.fix.get(lang):
+            return known.fix[lang]
+        fallback = {"en": "Settling {name}", "zh": "改善{name}"}[lang]
+        return fallback.format(name=self.family_name(family, lang).lower())
 
     @property
     def feature_ids(self) -> list[str]:
@@ -215,10 +258,9 @@ class Catalog:
         """The family id of sign ``sign_id``."""
         return self.sign(sign_id).family
 
-    def _lang(self, lang: str) -> str:
-        if lang not in LANGUAGES:
-            raise CatalogError(f"Unknown language {lang!r}; the catalog speaks {list(LANGUAGES)}.")
-        return lang
+    @staticmethod
+    def _lang(lang: str) -> str:
+        return check_lang(lang)
 
     def reason_text(self, sign_id: str, row: Mapping[str, Any] | Any, lang: str = "en") -> str:
         """The sign's reason, its template filled from ``row``.
@@ -311,7 +353,7 @@ def _texts(value: Any, what: str, problems: _Problems, file: Path, sign: str | N
 
 
 def _check_sign(raw: Any, position: int, family: str, file: Path, vocabulary: Mapping[str, str],
-                problems: _Problems) -> Sign | None:
+                known_families: set[str], problems: _Problems) -> Sign | None:
     if not isinstance(raw, Mapping):
         problems.add(file, f"sign #{position} must be a mapping of {list(_SIGN_KEYS)}, got {raw!r}")
         return None
@@ -333,7 +375,7 @@ def _check_sign(raw: Any, position: int, family: str, file: Path, vocabulary: Ma
                              name, "id")
     own_family = raw.get("family", family)
     if own_family != family:
-        what = "unknown family" if own_family not in FAMILIES else "a sign of another family"
+        what = "unknown family" if own_family not in known_families else "a sign of another family"
         problems.add(file, f"{what} {own_family!r}; signs of {file.name} belong to {family!r}", name, "family")
     kind = KINDS.get(raw.get("kind"))  # type: ignore[arg-type]
     if "kind" in raw and kind is None:
@@ -401,21 +443,51 @@ def _check_reasons(signs: list[Sign], files: dict[str, Path], problems: _Problem
                                  sign.id, f"reason.{lang}")
 
 
+def _family_header(family: str, raw: Mapping[str, Any], file: Path, problems: _Problems) -> Family:
+    for key in raw:
+        if key not in _FILE_KEYS:
+            problems.add(file, f"unknown key; a family file has {list(_FILE_KEYS)}", field_name=str(key))
+    if raw.get("family", family) != family:
+        problems.add(file, f"family {raw.get('family')!r} does not match the file name: this file holds {family!r}",
+                     field_name="family")
+    role = raw.get("role")
+    if role not in ROLES:
+        problems.add(file, f"expected one of {list(ROLES)} (driver: a cause the account team can act on; "
+                           "symptom: shows that an account leaves; context: who the account is), got {role!r}",
+                     field_name="role")
+    order = raw.get("order", 100)
+    if isinstance(order, bool) or not isinstance(order, int):
+        problems.add(file, f"expected a whole number (the family's position in tables), got {order!r}",
+                     field_name="order")
+        order = 100
+    description = _texts(raw.get("description"), "description", problems, file, None)
+    action = _texts(raw.get("action"), "action", problems, file, None)
+    name = _texts(raw.get("name"), "name", problems, file, None)
+    fix = _texts(raw["fix"], "fix", problems, file, None) if "fix" in raw else {}
+    if role == "context" and "fix" in raw:
+        problems.add(file, "a context family has no what-if: remove fix", field_name="fix")
+    return Family(family, description, action, role=str(role), order=order, name=name, fix=fix)
+
+
 def _parse(folder: Path, contents: tuple[tuple[str, bytes], ...], digest: str) -> Catalog:
     problems = _Problems()
-    vocabulary_path = folder / _VOCABULARY
-    vocabulary = load_vocabulary(vocabulary_path if vocabulary_path.is_file() else None)
+    vocabulary: dict[str, str] = {}
     families: dict[str, Family] = {}
     signs: list[Sign] = []
     files: dict[str, Path] = {}
     parsed: dict[str, tuple[Path, Any]] = {}
     for name, content in contents:
         file = folder / name
-        stem = Path(name).stem
         if name == _VOCABULARY:
+            try:
+                vocabulary = parse_vocabulary(content, file)
+            except CatalogError as exc:
+                problems.items.append(str(exc))
             continue
-        if stem not in FAMILIES:
-            problems.add(file, f"unknown family {stem!r}: family files are named after one of {list(FAMILIES)}")
+        stem = Path(name).stem
+        if not _ID.match(stem):
+            problems.add(file, f"a family file is named after its family in snake_case (e.g. supplier_quality.yaml), "
+                               f"got {name!r}")
             continue
         try:
             raw = yaml.safe_load(content.decode("utf-8"))
@@ -423,28 +495,22 @@ def _parse(folder: Path, contents: tuple[tuple[str, bytes], ...], digest: str) -
             problems.add(file, f"not valid YAML: {exc}")
             continue
         parsed[stem] = (file, raw)
-    for family in FAMILIES:  # a fixed family order, whatever the file system lists
-        if family not in parsed:
-            continue
-        file, raw = parsed[family]
+    for family, (file, raw) in parsed.items():
         if not isinstance(raw, Mapping):
             problems.add(file, f"expected a mapping with keys {list(_FILE_KEYS)}")
             continue
-        for key in raw:
-            if key not in _FILE_KEYS:
-                problems.add(file, f"unknown key; a family file has {list(_FILE_KEYS)}", field_name=str(key))
-        if raw.get("family", family) != family:
-            problems.add(file, f"unknown family {raw.get('family')!r}: this file holds {family!r}",
-                         field_name="family")
-        description = _texts(raw.get("description"), "description", problems, file, None)
-        action = _texts(raw.get("action"), "action", problems, file, None)
-        families[family] = Family(family, description, action)
+        families[family] = _family_header(family, raw, file, problems)
+    # a fixed family order, whatever the file system lists: the families' own `order`, then their names
+    ordered = sorted(families, key=lambda f: (families[f].order, f))
+    families = {f: families[f] for f in ordered}
+    for family in ordered:
+        file, raw = parsed[family]
         entries = raw.get("signs")
         if not isinstance(entries, list) or not entries:
             problems.add(file, "expected a non-empty list of signs", field_name="signs")
             continue
         for position, entry in enumerate(entries, start=1):
-            sign = _check_sign(entry, position, family, file, vocabulary, problems)
+            sign = _check_sign(entry, position, family, file, vocabulary, set(families), problems)
             if sign is None:
                 continue
             if sign.id in files:
@@ -453,14 +519,14 @@ def _parse(folder: Path, contents: tuple[tuple[str, bytes], ...], digest: str) -
             files[sign.id] = file
             signs.append(sign)
     if not parsed and not problems.items:
-        problems.add(folder / "*.yaml", f"no family files in {folder}; expected some of {list(FAMILIES)}")
+        problems.add(folder / "*.yaml", f"no family files in {folder}; a family file is <family>.yaml")
     _check_reasons(signs, files, problems)
     if problems.items:
         raise CatalogError(
             f"The sign catalog at {folder} is invalid ({len(problems.items)} problem(s)):\n"
             + "\n".join(f"- {p}" for p in problems.items)
         )
-    return Catalog(signs, families, digest, folder)
+    return Catalog(signs, families, digest, folder, vocabulary)
 
 
 @lru_cache(maxsize=16)
@@ -468,25 +534,63 @@ def _load(folder: Path, contents: tuple[tuple[str, bytes], ...], digest: str) ->
     return _parse(folder, contents, digest)
 
 
-def load_catalog(path: str | Path | None = None) -> Catalog:
+def _layer(folders: list[Path]) -> tuple[tuple[str, bytes], ...]:
+    """The effective files of layered catalog folders: a later folder's family file replaces an earlier
+    one of the same name; vocabularies are merged (a later folder adds event types)."""
+    files: dict[str, bytes] = {}
+    vocabularies: list[Any] = []
+    for folder in folders:
+        for path in sorted(folder.glob("*.yaml")):
+            if path.name == _VOCABULARY:
+                vocabularies.append(path.read_bytes())
+            else:
+                files[path.name] = path.read_bytes()
+    if len(vocabularies) == 1:
+        files[_VOCABULARY] = vocabularies[0]
+    elif vocabularies:
+        merged: dict[str, Any] = {}
+        for content in vocabularies:
+            try:
+                raw = yaml.safe_load(content.decode("utf-8")) or {}
+            except (yaml.YAMLError, UnicodeDecodeError):
+                raw = {}
+            for family, types in (raw.items() if isinstance(raw, Mapping) else []):
+                if isinstance(types, Mapping) and isinstance(merged.get(family), Mapping):
+                    merged[family] = {**merged[family], **types}
+                else:
+                    merged[family] = types
+        files[_VOCABULARY] = yaml.safe_dump(merged, allow_unicode=True, sort_keys=False).encode("utf-8")
+    return tuple(sorted(files.items()))
+
+
+def load_catalog(path: str | Path | None = None, *, extends: bool = False) -> Catalog:
     """Load and validate the sign catalog (cached while its files are unchanged).
 
     Parameters
     ----------
     path : str or Path, optional
         A catalog folder; the shipped ``features/`` by default (``KAMRISK_FEATURES_DIR`` overrides).
+    extends : bool, default False
+        Read ``path`` on top of the shipped catalog: its family files add new families (or replace a
+        shipped family file of the same name) and its ``vocabulary.yaml`` adds event types. This is how a
+        user adds their own signs without forking kamrisk (``kamrisk train --catalog DIR`` does it).
 
     Raises
     ------
     CatalogError
         Naming file, sign and field of every problem found.
     """
-    folder = Path(path) if path is not None else features_dir()
-    if not folder.is_dir():
-        raise CatalogError(f"{folder}: no such catalog folder; give the folder holding the <family>.yaml files.")
-    folder = folder.resolve()
-    contents = tuple((p.name, p.read_bytes()) for p in sorted(folder.glob("*.yaml")))
+    folders = [features_dir()] if path is None or extends else []
+    if path is not None:
+        folders.append(Path(path))
+    for folder in folders:
+        if not folder.is_dir():
+            raise CatalogError(
+                f"{folder}: no such catalog folder; give the folder holding the <family>.yaml files."
+            )
+    folders = [f.resolve() for f in folders]
+    contents = _layer(folders)
     digest = hashlib.sha256()
     for name, content in contents:
         digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
-    return _load(folder, contents, digest.hexdigest()[:16])
+    return _load(folders[-1], contents, digest.hexdigest()[:16])

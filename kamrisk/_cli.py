@@ -15,6 +15,9 @@ import typer
 from ._errors import KamriskError
 from ._progress import progress
 
+_CATALOG_HELP = ("A folder of your own sign family files (and vocabulary.yaml), read on top of the shipped "
+                 "catalog; see features/README.md.")
+
 app = typer.Typer(
     name="kamrisk",
     help="Which key accounts are about to defect, why, and what to do about it.",
@@ -74,7 +77,7 @@ def features(
         list[str] | None, typer.Option("--as-of", help="An as-of date, YYYY-MM-DD; repeat for several.")
     ] = None,
     every: Annotated[
-        str | None, typer.Option(help="A calendar of as-of dates: '1M' (month starts), '3M', '7d', ...")
+        str | None, typer.Option(help="A calendar of as-of dates: '1M' (month starts), '3M', '7d', '2w', ...")
     ] = None,
     start: Annotated[
         str | None, typer.Option("--from", help="First date of the --every calendar (default: the first order).")
@@ -83,38 +86,34 @@ def features(
         str | None, typer.Option("--to", help="Last date of the --every calendar (default: the data's end).")
     ] = None,
     family: Annotated[list[str] | None, typer.Option(help="Only this sign family; repeat for several.")] = None,
+    catalog: Annotated[Path | None, typer.Option(help=_CATALOG_HELP)] = None,
     active_days: Annotated[
         int, typer.Option(min=1, help="Accounts with an order in this many days before as_of get a row.")
     ] = 365,
 ) -> None:
     """Build the defection-sign features of every active account at each as-of date."""
-    import warnings
 
     import pandas as pd
 
     from ._calendar import as_of_calendar
-    from ._errors import ConfigError, DataWarning
+    from ._errors import OptionError
     from ._features import build_features
-    from ._schema import load_data
+    from ._options import parse_as_of
 
     suffix = out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
-        raise ConfigError(f"{out}: unknown output format {out.suffix!r}; use .parquet or .csv.")
+        raise OptionError(f"{out}: unknown output format {out.suffix!r}; use .parquet or .csv.")
     if every is None and (start is not None or end is not None):
-        raise ConfigError("--from and --to bound the --every calendar; give --every too (e.g. --every 1M).")
+        raise OptionError("--from and --to bound the --every calendar; give --every too (e.g. --every 1M).")
     if every is None and not as_of:
-        raise ConfigError("Give the as-of dates: --as-of DATE (repeatable), or --every 1M [--from DATE --to DATE].")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DataWarning)
-        book = load_data(data)
-    for warning in caught:
-        typer.echo(f"Warning: {warning.message}", err=True)
-    dates = list(as_of or [])
+        raise OptionError("Give the as-of dates: --as-of DATE (repeatable), or --every 1M [--from DATE --to DATE].")
+    dates = list(parse_as_of(as_of, "--as-of")) if as_of else []
+    book = _load(data)
     if every is not None:
         dates += list(
             as_of_calendar(every, start if start is not None else book.start, end if end is not None else book.end)
         )
-    table = build_features(book, dates, families=family, active_days=active_days)
+    table = build_features(book, dates, catalog=_catalog(catalog), families=family, active_days=active_days)
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".parquet":
         table.to_parquet(out)
@@ -129,10 +128,8 @@ def features(
 
 
 def _load(data: Path):
-    """Load a data folder, showing its warnings; returns (book, oracle, truth), the last two when simulated."""
+    """Load a data folder, showing its warnings."""
     import warnings
-
-    import pandas as pd
 
     from ._errors import DataWarning
     from ._schema import load_data
@@ -142,34 +139,59 @@ def _load(data: Path):
         book = load_data(data)
     for warning in caught:
         typer.echo(f"Warning: {warning.message}", err=True)
-    oracle = pd.read_parquet(data / "oracle.parquet") if (data / "oracle.parquet").is_file() else None
-    truth = pd.read_parquet(data / "truth.parquet") if (data / "truth.parquet").is_file() else None
-    return book, oracle, truth
+    return book
 
 
-ConfigOption = Annotated[
+def _catalog(folder: Path | None):
+    """The shipped sign catalog, with the user's own folder on top when given."""
+    from ._catalog import load_catalog
+
+    return load_catalog(folder, extends=True) if folder is not None else load_catalog()
+
+
+def _simulator(data: Path, recipe_name: str, simulated: bool) -> tuple[dict, list]:
+    """The simulator's oracle and truth measures, for a book written by `kamrisk simulate`."""
+    if not simulated:
+        return {}, []
+    from ._recipe import load_recipe
+    from .sim import evaluation
+
+    recipe = load_recipe(recipe_name)
+    return evaluation(data, horizon_days=recipe.horizon_days, label_kind=recipe.label_kind)
+
+
+RecipeOption = Annotated[
     str,
-    typer.Option("--config", "-c", help="Model recipe: a name in models/ (default, partial) or a config.yaml path."),
+    typer.Option("--recipe", "-r", "--config", "-c",
+                 help="Model recipe: a name in models/ (default, partial, short, early) or a config.yaml path."),
+]
+CatalogOption = Annotated[Path | None, typer.Option(help=_CATALOG_HELP)]
+SimulatedOption = Annotated[
+    bool,
+    typer.Option(help="DATA is a book written by `kamrisk simulate`: also score the simulator's oracle and "
+                      "measure reasons against its planted causes."),
 ]
 
 
 @app.command()
 def backtest(
-    data: Annotated[Path, typer.Argument(help="Data folder (oracle.parquet is used when present).")],
-    config: ConfigOption = "default",
+    data: Annotated[Path, typer.Argument(help="Data folder: orders (required), events, accounts, mapping.yaml.")],
+    recipe: RecipeOption = "default",
+    catalog: CatalogOption = None,
+    simulated: SimulatedOption = False,
     out: Annotated[
         Path | None, typer.Option(help="Write the per-row backtest predictions here (.parquet/.csv).")
     ] = None,
 ) -> None:
-    """Rolling-origin backtest of a recipe against the recency and logistic baselines (and the oracle)."""
+    """Rolling-origin backtest of a recipe against the recency and logistic baselines."""
     from ._backtest import backtest as run
 
-    book, oracle, truth = _load(data)
+    book = _load(data)
+    scorers, evaluators = _simulator(data, recipe, simulated)
     with progress() as bar:
         task = bar.add_task("Backtesting", total=None)
-        result = run(
-            book, config, oracle=oracle, truth=truth, on_fold=lambda i, n: bar.update(task, completed=i, total=n)
-        )
+        result = run(book, recipe, catalog=_catalog(catalog), scorers=scorers, evaluators=evaluators,
+                     on_fold=lambda i, n: bar.update(task, completed=i, total=n))
     _echo(result.summary())
     _echo("\nFolds:\n" + result.fold_plan.drop(columns="fold").to_string())
     model_rows = result.segments[result.segments["scorer"] == "model"]
@@ -186,8 +208,10 @@ def backtest(
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Argument(help="Data folder (oracle.parquet is used when present).")],
-    config: ConfigOption = "default",
+    data: Annotated[Path, typer.Argument(help="Data folder: orders (required), events, accounts, mapping.yaml.")],
+    recipe: RecipeOption = "default",
+    catalog: CatalogOption = None,
+    simulated: SimulatedOption = False,
     tracking_uri: Annotated[
         str | None, typer.Option(help="MLflow tracking URI; default MLFLOW_TRACKING_URI or sqlite:///./mlflow.db.")
     ] = None,
@@ -197,23 +221,16 @@ def train(
     """Backtest, fit and log a recipe to MLflow; register it and move `champion` only if it wins."""
     from ._train import train as run
 
-    book, oracle, truth = _load(data)
+    book = _load(data)
+    scorers, evaluators = _simulator(data, recipe, simulated)
     with progress() as bar:
         task = bar.add_task("Training", total=4)
 
         def step(name: str) -> None:
             bar.update(task, description=name, advance=1)
 
-        result = run(
-            book,
-            config,
-            oracle=oracle,
-            truth=truth,
-            tracking_uri=tracking_uri,
-            experiment=experiment,
-            register=register,
-            on_step=step,
-        )
+        result = run(book, recipe, catalog=_catalog(catalog), scorers=scorers, evaluators=evaluators,
+                     tracking_uri=tracking_uri, experiment=experiment, register=register, on_step=step)
     _echo(result.backtest.summary())
     _echo(f"\nMLflow run {result.registry.run_id}: {result.registry.message}")
 
@@ -221,7 +238,7 @@ def train(
 @app.command()
 def score(
     data: Annotated[Path, typer.Argument(help="Data folder to score.")],
-    as_of: Annotated[list[str], typer.Option("--as-of", help="Scoring date (YYYY-MM-DD); repeat for several.")],
+    as_of: Annotated[list[str], typer.Option("--as-of", help="Scoring date, YYYY-MM-DD; repeat for several.")],
     out: Annotated[Path, typer.Option(help="Output file: .parquet, .csv or .xlsx.")],
     model: Annotated[str, typer.Option(help="MLflow model URI or local model folder.")] = "models:/kamrisk@champion",
     lang: Annotated[str, typer.Option(help="Language of reasons and actions: en or zh.")] = "en",
@@ -235,16 +252,11 @@ def score(
     """Score every account at as_of: risk, band, revenue at risk, reasons, cause and action."""
     import warnings
 
-    from ._score import DriftWarning, write_scores
+    from ._score import DriftWarning, check_scores_path, write_scores
     from ._score import score as run
 
-    if lang not in ("en", "zh"):
-        raise KamriskError(f"--lang must be en or zh, got {lang!r}.")
-    if reasons not in ("all", "at_risk", "none"):
-        raise KamriskError(f"--reasons must be all, at_risk or none, got {reasons!r}.")
-    if out.suffix.lower() not in (".parquet", ".csv", ".xlsx"):
-        raise KamriskError(f"{out}: unknown output format {out.suffix!r}; use .parquet, .csv or .xlsx.")
-    book, _, _ = _load(data)
+    check_scores_path(out)
+    book = _load(data)
     with progress() as bar:
         bar.add_task("Scoring", total=None)
         with warnings.catch_warnings():
@@ -254,7 +266,9 @@ def score(
     write_scores(result.scores, out)
     scores = result.scores
     scored = scores[scores["status"] == "scored"]
-    _echo(f"Scored {len(scored)} of {len(scores)} account rows; {len(scores) - len(scored)} unscorable "
+    version = scores["model_version"].iloc[0] if len(scores) else ""
+    _echo(f"Scored {len(scored)} of {len(scores)} account rows with {version} ({scores['label_kind'].iloc[0]} "
+          f"defection within {scores['horizon_days'].iloc[0]} days); {len(scores) - len(scored)} unscorable "
           f"(see status_reason). Wrote {out}")
     bands = scored["band"].value_counts().reindex(["high", "medium", "low"], fill_value=0)
     _echo("Bands: " + ", ".join(f"{b} {n}" for b, n in bands.items())
@@ -268,9 +282,11 @@ def score(
 
 
 def _write_table(frame, out: Path) -> None:
+    from ._errors import OptionError
+
     suffix = out.suffix.lower()
     if suffix not in (".parquet", ".csv"):
-        raise KamriskError(f"{out}: unknown output format {suffix!r}; use .parquet or .csv.")
+        raise OptionError(f"{out}: unknown output format {suffix!r}; use .parquet or .csv.")
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(out) if suffix == ".parquet" else frame.to_csv(out, index=False)
 
@@ -289,13 +305,17 @@ def report(
     data: Annotated[
         Path | None, typer.Option(help="Data folder: draws each account's monthly revenue of the last 24 months.")
     ] = None,
+    catalog: Annotated[Path | None, typer.Option(help="The sign folder the scoring model was trained with, if "
+                                                      "it added its own (family names and actions come from it).")]
+    = None,
 ) -> None:
     """Write the account team's report: portfolio, accounts by revenue at risk, a card per account."""
     from ._report import read_scores, write_report
 
     table = read_scores(scores)
-    book = _load(data)[0] if data is not None else None
-    path = write_report(table, out, xlsx=xlsx, lang=lang, top=top, data=book)
+    sign_catalog = _catalog(catalog)
+    book = _load(data) if data is not None else None
+    path = write_report(table, out, xlsx=xlsx, lang=lang, top=top, data=book, catalog=sign_catalog)
     latest = table[table["as_of"] == table["as_of"].max()]
     scored = int((latest["status"] == "scored").sum())
     also = f" and the workbook to {xlsx}" if xlsx is not None else ""
@@ -319,14 +339,17 @@ def demo(
 
     import pandas as pd
 
+    from ._options import check_lang
+    from ._recipe import load_recipe
     from ._report import write_report
     from ._score import DriftWarning, write_scores
     from ._score import score as run_scoring
     from ._train import train as run_training
+    from .sim import evaluation
     from .sim import simulate as run_simulation
 
-    if lang not in ("en", "zh"):
-        raise KamriskError(f"--lang must be en or zh, got {lang!r}.")
+    lang = check_lang(lang)
+    recipe = load_recipe("default")
     out.mkdir(parents=True, exist_ok=True)
     data = out / "data"
     store = f"sqlite:///{(out / 'mlflow.db').resolve()}"
@@ -334,13 +357,14 @@ def demo(
         task = bar.add_task("Simulating a book of key accounts", total=8)
         run_simulation(accounts=accounts, months=months, seed=seed, out=data)
         bar.update(task, advance=1, description="Validating the data")
-        book, oracle, truth = _load(data)
+        book = _load(data)
+        scorers, evaluators = evaluation(data, horizon_days=recipe.horizon_days, label_kind=recipe.label_kind)
         bar.update(task, advance=1)
 
         def step(name: str) -> None:
             bar.update(task, description=name, advance=1)
 
-        result = run_training(book, "default", oracle=oracle, truth=truth, tracking_uri=store,
+        result = run_training(book, recipe, scorers=scorers, evaluators=evaluators, tracking_uri=store,
                               experiment="kamrisk-demo", register="kamrisk", on_step=step)
         bar.update(task, description="Scoring the latest as_of")
         latest = book.end
@@ -352,7 +376,7 @@ def demo(
         scores_file = write_scores(scored.scores, out / "scores.parquet")
         bar.update(task, advance=1, description="Writing the reports")
         report = write_report(scored.scores, out / "report.html", xlsx=out / "report.xlsx", lang=lang, top=100,
-                              data=book)
+                              data=book, catalog=result.catalog)
         bar.update(task, advance=1)
     now = scored.scores[scored.scores["as_of"] == latest]
     now_scored = now[now["status"] == "scored"]
@@ -373,6 +397,8 @@ def demo(
               f"{row.reason_1}")
     _echo(f"\nReport: {report.resolve()} (and {(out / 'report.xlsx').resolve()}); scores: {scores_file.resolve()}")
     _echo(f"Browse the MLflow runs: mlflow ui --backend-store-uri {store}")
+    _echo(f"Score again with this model: MLFLOW_TRACKING_URI={store} kamrisk score {data} "
+          f"--as-of {latest:%Y-%m-%d} --model models:/kamrisk@champion --out scores.xlsx")
 
 
 # -- entry point ---------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ Hierarchy::
     ├── DataError           input tables break the data contract (names file, column, rows, accounts)
     ├── CatalogError        a sign catalog file is invalid (names file, sign, field)
     ├── ConfigError         a model recipe (models/<name>/config.yaml) is invalid
-    └── ModelError          a model is not fitted, or does not match the data it is given
+    ├── ModelError          a model is not fitted, or does not match the data it is given
+    ├── OptionError         an argument is invalid: a language, a reasons mode, an as_of date, an output path
+    └── TrackingError       the MLflow tracking server or store cannot be reached or fails
 
 The command line catches only these and prints ``Error: <message>``; anything else is a bug and keeps
 its traceback.
@@ -14,7 +16,8 @@ its traceback.
 
 from __future__ import annotations
 
-__all__ = ["KamriskError", "DataError", "CatalogError", "ConfigError", "ModelError", "DataWarning"]
+__all__ = ["KamriskError", "DataError", "CatalogError", "ConfigError", "ModelError", "OptionError", "TrackingError",
+           "DataWarning"]
 
 
 class KamriskError(Exception):
@@ -35,6 +38,14 @@ class ConfigError(KamriskError):
 
 class ModelError(KamriskError):
     """A model is not fitted, or does not match the data it is given."""
+
+
+class OptionError(KamriskError):
+    """An argument or command-line option is invalid (language, reasons mode, date, output path)."""
+
+
+class TrackingError(KamriskError):
+    """The MLflow tracking server or store cannot be reached, or failed during a run."""
 
 
 class DataWarning(UserWarning):

@@ -19,25 +19,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._durations import parse_days
 from ._errors import ConfigError
 from ._features._base import Context, as_of_index, to_days
-from ._features._registry import parse_window
+from ._recipe import LABEL_KINDS
 from ._schema import AccountData
 
 __all__ = ["make_labels", "parse_horizon", "LABEL_KINDS"]
 
-LABEL_KINDS = ("full", "partial")
 _TRAILING = 365
 
 
 def parse_horizon(horizon: str | int) -> int:
-    """``"180d"`` (or 180) -> 180 days; :class:`~kamrisk.ConfigError` otherwise."""
-    if isinstance(horizon, int) and not isinstance(horizon, bool) and horizon > 0:
-        return horizon
+    """``"180d"``, ``"26w"`` (or 180) -> days; :class:`~kamrisk.ConfigError` otherwise."""
     try:
-        return parse_window(horizon)
-    except ValueError:
-        raise ConfigError(f"horizon must be a number of days such as '180d', got {horizon!r}.") from None
+        return parse_days(horizon, "horizon")
+    except ValueError as exc:
+        raise ConfigError(f"{exc}.") from None
 
 
 def _threshold(value: Any, name: str) -> float:

@@ -1,7 +1,7 @@
 """The risk model: LightGBM on the defection signs, time-aware early stopping, out-of-time calibration.
 
-``RiskModel(config).fit(X, y)`` follows the scikit-learn contract: constructor arguments are stored
-unchanged, what ``fit`` learns ends in ``_``, and ``sklearn.base.clone`` works.
+``RiskModel(recipe, directions=catalog.directions).fit(X, y)`` follows the scikit-learn contract:
+constructor arguments are stored unchanged, what ``fit`` learns ends in ``_``, and ``sklearn.base.clone`` works.
 
 Rows are (account, as_of) snapshots, so the model splits by time, never at random: of the training
 as_of dates, the latest ``calibration.share`` calibrate the probabilities, the ``early_stopping.share``
@@ -16,11 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError as _SklearnNotFitted
 
-from ._config import ModelConfig, load_config
 from ._errors import ModelError
+from ._recipe import Recipe, load_recipe
 
-__all__ = ["RiskModel", "cast_categories", "check_columns", "risk_band", "BANDS"]
+__all__ = ["RiskModel", "NotFittedError", "cast_categories", "check_columns", "risk_band", "BANDS"]
+
+
+class NotFittedError(ModelError, _SklearnNotFitted):
+    """The model is used before ``fit``: both a kamrisk :class:`~kamrisk.ModelError` and scikit-learn's
+    ``NotFittedError``, so either ``except`` catches it."""
 
 BANDS = ("high", "medium", "low")
 
@@ -76,11 +82,14 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    config : str, path, dict or ModelConfig, default "default"
+    recipe : str, path, dict or Recipe, default "default"
         A model recipe (``models/<name>/config.yaml``): LightGBM parameters, early stopping,
         calibration and risk bands.
     directions : dict, optional
-        Monotone direction per feature (+1, -1, 0). Defaults to the sign catalog's ``direction``.
+        Monotone direction per feature (+1, -1, 0), e.g. ``catalog.directions``; features not named are
+        unconstrained (no constraint at all when None).
+    n_jobs : int, default 2
+        Threads LightGBM uses (``-1``: all cores).
 
     Attributes
     ----------
@@ -101,11 +110,13 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        config: str | Mapping[str, Any] | ModelConfig = "default",
+        recipe: str | Mapping[str, Any] | Recipe = "default",
         directions: Mapping[str, int] | None = None,
+        n_jobs: int = 2,
     ) -> None:
-        self.config = config
+        self.recipe = recipe
         self.directions = directions
+        self.n_jobs = n_jobs
 
     # -- fit ------------------------------------------------------------------------------------------
     def fit(self, X: pd.DataFrame, y: pd.Series | np.ndarray, as_of: Any = None) -> RiskModel:
@@ -122,7 +133,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         """
         import lightgbm as lgb
 
-        cfg = load_config(self.config)
+        cfg = load_recipe(self.recipe)
         if not isinstance(X, pd.DataFrame):
             raise ModelError(f"RiskModel.fit expects a DataFrame of features, got {type(X).__name__}.")
         y = np.asarray(y, dtype=float)
@@ -137,11 +148,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         dates = pd.DatetimeIndex(
             as_of if as_of is not None else self._dates_of(X)
         )
-        directions = self.directions
-        if directions is None:
-            from ._catalog import load_catalog
-
-            directions = load_catalog().directions
+        directions = self.directions or {}
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
         self.categories_ = {
@@ -155,20 +162,19 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.catalog_hash_ = X.attrs.get("catalog_hash")
         self.classes_ = np.array([0, 1])
         Xc = cast_categories(X, self.categories_)
-        train, es, cal = _time_slices(dates, cfg.raw["early_stopping"]["share"],
-                                      cfg.raw["calibration"]["share"] if cfg.raw["calibration"]["method"] != "none"
-                                      else 0.0)
+        train, es, cal = _time_slices(dates, cfg.early_stopping.share,
+                                      cfg.calibration.share if cfg.calibration.method != "none" else 0.0)
         params = {
             "objective": "binary",
             "verbosity": -1,
             "seed": cfg.seed,
             "deterministic": True,
             "force_row_wise": True,
-            "num_threads": 2,
+            "num_threads": int(self.n_jobs) if self.n_jobs and self.n_jobs > 0 else 0,
             "monotone_constraints": self.monotone_constraints_,
             "monotone_constraints_method": "intermediate",
         }
-        lgbm = cfg.lightgbm
+        lgbm = dict(cfg.lightgbm)
         rounds = int(lgbm.pop("n_estimators", 300))
         params.update(lgbm)
         train_set = lgb.Dataset(Xc[train], y[train], free_raw_data=False)
@@ -176,7 +182,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         valid_sets = []
         if es.any():
             valid_sets = [lgb.Dataset(Xc[es], y[es], reference=train_set)]
-            callbacks = [lgb.early_stopping(cfg.raw["early_stopping"]["rounds"], verbose=False)]
+            callbacks = [lgb.early_stopping(cfg.early_stopping.rounds, verbose=False)]
         booster = lgb.train(params, train_set, num_boost_round=rounds, valid_sets=valid_sets,
                             callbacks=callbacks)
         self.best_iteration_ = int(booster.best_iteration or booster.current_iteration())
@@ -188,9 +194,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             "calibration_rows": int(cal.sum()),
         }
         if cal.any():
-            self.calibrator_ = self._fit_calibrator(cfg.raw["calibration"]["method"],
+            self.calibrator_ = self._fit_calibrator(cfg.calibration.method,
                                                     self._raw(Xc[cal]), y[cal])
-        self.bands_ = cfg.bands
+        self.bands_ = cfg.bands.as_dict()
         return self
 
     @staticmethod
@@ -214,7 +220,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     # -- predict --------------------------------------------------------------------------------------
     def _check(self, X: pd.DataFrame) -> pd.DataFrame:
         if not hasattr(self, "booster_"):
-            raise ModelError("RiskModel is not fitted yet: call fit(X, y) first.")
+            raise NotFittedError("RiskModel is not fitted yet: call fit(X, y) first.")
         expected = list(self.feature_names_in_)
         check_columns(expected, X.columns)
         return cast_categories(X[expected], self.categories_)

@@ -1,51 +1,71 @@
-"""Scoring feature rows with a trained bundle: risk, band, reasons, cause, action, what-if."""
+"""Scoring feature rows with a :class:`~kamrisk.TrainedModel`: status, risk, band, reasons, cause, action,
+what-if. The MLflow pyfunc model (and so REST serving and the Spark UDF) answers through here."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ._errors import ModelError
+from ._options import check_lang, check_reasons
 
-__all__ = ["predict_frame", "make_bundle", "KEYS"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ._trained import TrainedModel
+
+__all__ = ["predict_frame", "model_columns", "KEYS"]
 
 KEYS = ("account_id", "as_of")
 
 
-def make_bundle(model: Any, catalog: Any, config: Any, reference: dict[str, float] | None = None,
-                training_sample: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Everything a scorer needs, in one picklable object."""
+def model_columns(trained: TrainedModel, n: int) -> dict[str, object]:
+    """The columns every score carries to say which model and which question it answers."""
     return {
-        "model": model,
-        "catalog": catalog,
-        "config": config.raw,
-        "catalog_hash": catalog.hash,
-        "reference": reference or {},
-        "training_sample": training_sample,
+        "model_version": np.full(n, trained.model_version, dtype=object),
+        "horizon_days": np.full(n, trained.horizon_days, dtype=np.int64),
+        "label_kind": np.full(n, trained.label_kind, dtype=object),
     }
 
 
-def predict_frame(bundle: dict[str, Any], frame: pd.DataFrame, lang: str = "en", reasons: str = "all") -> pd.DataFrame:
+def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", reasons: str = "all") -> pd.DataFrame:
     """Score rows holding ``account_id``, ``as_of`` and the model's feature columns.
 
-    Returns one row per input row, in input order: ``account_id, as_of, risk, band, reason_1..3,
-    reason_family_1..3, cause_family, action, contrib_<family>..., whatif_<family>...``.
+    Rows whose orders have already lapsed (the recipe's activity rule, as in batch scoring) are not
+    scored: their ``status`` is ``unscorable`` with the reason, and their risk is missing.
+
+    Returns one row per input row, in input order: ``account_id, as_of, status, status_reason, risk,
+    band, reason_1..3, reason_family_1..3, cause_family, action, contrib_<family>..., whatif_<family>...,
+    model_version, horizon_days, label_kind``.
     """
     from ._explain import explain
+    from ._stages import lapsed
 
-    model = bundle["model"]
+    lang, reasons = check_lang(lang), check_reasons(reasons)
     missing_keys = [k for k in KEYS if k not in frame.columns]
     if missing_keys:
         raise ModelError(f"Input rows need the columns {missing_keys} besides the features.")
     X = frame.drop(columns=list(KEYS)).reset_index(drop=True)
-    explained = explain(model, X, bundle["catalog"], lang=lang, reasons=reasons,
-                        reference=bundle.get("reference") or None)
+    gone = lapsed(X, trained.recipe.activity)
+    explained = explain(trained.model, X[~gone], trained.catalog, lang=lang, reasons=reasons,
+                        reference=trained.reference or None)
+    explained.index = np.flatnonzero(~gone)
+    explained = explained.reindex(range(len(X)))
+    for column in explained.columns:
+        if explained[column].dtype == object:
+            explained[column] = explained[column].fillna("")
+    status_reason = np.full(len(X), "", dtype=object)
+    if gone.any():
+        days = X.loc[gone, "days_since_last_order"].round().astype("int64").astype(str)
+        status_reason[gone] = ("already defected: no order for " + days + " days").to_numpy()
     keys = pd.DataFrame({
         "account_id": frame["account_id"].astype(str).to_numpy(),
         "as_of": pd.to_datetime(frame["as_of"]).dt.strftime("%Y-%m-%d").to_numpy(),
+        "status": np.where(gone, "unscorable", "scored").astype(object),
+        "status_reason": status_reason,
     })
     out = pd.concat([keys, explained.reset_index(drop=True)], axis=1)
     out["risk"] = out["risk"].astype(np.float64)
+    for column, values in model_columns(trained, len(out)).items():
+        out[column] = values
     return out

@@ -1,4 +1,4 @@
-"""kamrisk's MLflow model: a custom ``PythonModel`` around the fitted RiskModel (logged from code).
+"""kamrisk's MLflow model: a custom ``PythonModel`` around the TrainedModel (logged from code).
 
 Input: feature rows with ``account_id`` and ``as_of`` (categoricals as strings, as the pyfunc signature
 needs); they are cast to the training category levels inside. Output: one row per input row.
@@ -12,16 +12,14 @@ __all__ = ["KamriskPyfunc"]
 
 
 class KamriskPyfunc(mlflow.pyfunc.PythonModel):
-    """Scores feature rows with the RiskModel in the ``bundle`` artifact."""
+    """Scores feature rows with the :class:`~kamrisk.TrainedModel` in the ``trained_model`` artifact."""
 
     def load_context(self, context):
-        import joblib
+        from ._trained import TrainedModel
 
-        self.bundle = joblib.load(context.artifacts["bundle"])
+        self.trained = TrainedModel.load(context.artifacts["trained_model"])
 
     def predict(self, context, model_input, params=None):
-        from ._predict import predict_frame
-
         params = params or {}
-        return predict_frame(self.bundle, model_input, lang=params.get("lang", "en"),
-                             reasons=params.get("reasons", "all"))
+        return self.trained.predict_frame(model_input, lang=params.get("lang", "en"),
+                                          reasons=params.get("reasons", "all"))

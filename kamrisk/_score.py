@@ -1,13 +1,14 @@
 """Batch scoring: every account in, every account out, scored or listed as unscorable with the reason.
 
-``score(data, model_uri=..., as_of=...)`` validates that the model and the data agree (catalog hash,
-feature columns, category levels), builds the features at ``as_of``, scores and explains, checks drift
+``score(data, model, as_of=...)`` builds the features at ``as_of`` with the model's own catalog, checks
+that the model and the data agree (feature columns, category levels), scores and explains, checks drift
 against the training data (population stability index), and returns one row per input account and as_of,
 sorted by revenue at risk.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError, KamriskError, ModelError
+from ._errors import KamriskError, ModelError
 from ._model import check_columns
+from ._options import check_lang, check_reasons, parse_as_of
+from ._predict import model_columns
 
-__all__ = ["score", "ScoreResult", "population_stability", "write_scores", "DRIFT_THRESHOLD", "DriftWarning"]
+__all__ = ["score", "ScoreResult", "population_stability", "write_scores", "check_scores_path", "DRIFT_THRESHOLD",
+           "DriftWarning"]
 
 DRIFT_THRESHOLD = 0.2
 _ATTRIBUTES = ("name", "owner", "segment", "region", "channel")
@@ -70,14 +74,9 @@ def population_stability(expected: pd.DataFrame, actual: pd.DataFrame, bins: int
     return frame.sort_values("psi", ascending=False, ignore_index=True)
 
 
-def _check_compatible(bundle: dict[str, Any], X: pd.DataFrame, catalog: Any, allow_new_levels: bool) -> None:
-    model = bundle["model"]
-    if bundle["catalog_hash"] != catalog.hash:
-        raise ModelError(
-            f"The model was trained with sign catalog {bundle['catalog_hash']}, but this kamrisk has catalog "
-            f"{catalog.hash}: features would not mean what the model learnt. Score with the kamrisk version "
-            "the model was trained with, or retrain the model."
-        )
+def _check_compatible(trained: Any, X: pd.DataFrame, allow_new_levels: bool) -> None:
+    model = trained.model
+    trained.check()
     check_columns(list(model.feature_names_in_), X.columns)
     new_levels = {}
     for column, levels in model.categories_.items():
@@ -92,10 +91,11 @@ def _check_compatible(bundle: dict[str, Any], X: pd.DataFrame, catalog: Any, all
         )
 
 
-def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, active_days: int) -> pd.DataFrame:
+def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, activity: Any) -> pd.DataFrame:
     """Every account x as_of: scored, or unscorable with the reason."""
-    from ._backtest import lapsed
+    from ._stages import lapsed
 
+    active_days = activity.active_days
     ids = data.account_ids
     grid = pd.MultiIndex.from_product([ids, as_of], names=["account_id", "as_of"])
     frame = pd.DataFrame(index=grid)
@@ -106,7 +106,7 @@ def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, active_days: in
     first_order = first.reindex(grid.get_level_values("account_id")).to_numpy()
     never = pd.isna(first_order) | (first_order >= last_dates.to_numpy())
     frame["status_reason"] = np.where(never, "no orders before as_of", f"no orders in the last {active_days} days")
-    gone = lapsed(X)
+    gone = lapsed(X, activity)
     scored_index = X.index[~gone]
     frame.loc[X.index[gone], "status_reason"] = [
         f"already defected: no order for {int(d)} days" for d in X.loc[gone, "days_since_last_order"]
@@ -116,12 +116,29 @@ def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, active_days: in
     return frame
 
 
+def _trained_model(model: Any, tracking_uri: str | None) -> Any:
+    from ._trained import TrainedModel
+
+    if isinstance(model, TrainedModel):
+        return model
+    trained = getattr(model, "trained", None)  # a TrainResult
+    if isinstance(trained, TrainedModel):
+        return trained
+    if isinstance(model, str | Path):
+        from ._tracking import load_trained
+
+        return load_trained(str(model), tracking_uri)
+    raise ModelError(
+        f"model must be a model URI (e.g. 'models:/kamrisk@champion'), a TrainedModel or a TrainResult, "
+        f"got {type(model).__name__}."
+    )
+
+
 def score(
     data: Any,
-    model_uri: str | None = None,
+    model: Any = "models:/kamrisk@champion",
     *,
     as_of: Any,
-    bundle: dict[str, Any] | None = None,
     lang: str = "en",
     reasons: str = "all",
     tracking_uri: str | None = None,
@@ -132,9 +149,10 @@ def score(
     Parameters
     ----------
     data : AccountData or a data folder path
-    model_uri : any MLflow model URI (``models:/kamrisk@champion``, ``runs:/<id>/model``) or a local model
-        folder; or give ``bundle`` (``TrainResult.bundle()``) directly
-    as_of : a date or a list of dates
+    model : str, TrainedModel or TrainResult
+        Any MLflow model URI (``models:/kamrisk@champion``, ``runs:/<id>/model``) or a local model folder,
+        or the model itself (``train(...).trained``).
+    as_of : a date or a list of dates (ISO text such as ``"2025-06-01"``, or timestamps)
     lang : ``"en"`` or ``"zh"`` for the reasons and actions
     reasons : ``"all"``, ``"at_risk"`` (only high and medium band rows are explained) or ``"none"``
     tracking_uri : where ``models:/`` URIs are resolved (default as for training)
@@ -145,42 +163,35 @@ def score(
     ScoreResult
         ``scores``: ``account_id, as_of, status, status_reason, name, owner, segment, region, channel,
         risk, band, revenue_12m, revenue_at_risk, reason_1..3, reason_family_1..3, cause_family, action``,
-        ``contrib_<family>`` and ``whatif_<family>``, sorted by revenue at risk; ``drift``: PSI per feature.
+        ``contrib_<family>``, ``whatif_<family>``, ``model_version, horizon_days, label_kind``, sorted by
+        revenue at risk; ``drift``: PSI per feature.
 
     Raises
     ------
     ModelError
-        When the model and the data disagree (catalog, columns, category levels).
+        When the model and the data disagree (columns, category levels).
+    OptionError
+        For a bad ``as_of``, ``lang`` or ``reasons``.
     """
-    from ._catalog import load_catalog
     from ._explain import explain
     from ._features import build_features
     from ._schema import AccountData, load_data
 
+    lang, reasons = check_lang(lang), check_reasons(reasons)
+    dates = parse_as_of(as_of)
     if not isinstance(data, AccountData):
         data = load_data(data)
-    if bundle is None:
-        if model_uri is None:
-            raise ModelError("Give model_uri (e.g. 'models:/kamrisk@champion') or bundle.")
-        from ._tracking import load_bundle
-
-        bundle = load_bundle(model_uri, tracking_uri)
-    model = bundle["model"]
-    catalog = bundle["catalog"]
-    try:
-        dates = pd.DatetimeIndex(pd.to_datetime([as_of] if np.isscalar(as_of) or isinstance(as_of, pd.Timestamp)
-                                                else list(as_of)))
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"as_of must be dates like 2025-06-01, got {as_of!r}.") from exc
-    active_days = int(bundle["config"]["calendar"]["active_days"])
-    features = build_features(data, dates, active_days=active_days)
-    current = load_catalog()
-    _check_compatible(bundle, features[[c for c in features.columns if c in set(model.feature_names_in_)]],
-                      current, allow_new_levels)
-    status = _status(data, dates, features, active_days)
+    trained = _trained_model(model, tracking_uri)
+    model_ = trained.model
+    activity = trained.recipe.activity
+    features = build_features(data, dates, catalog=trained.catalog, active_days=activity.active_days)
+    _check_compatible(trained, features[[c for c in features.columns if c in set(model_.feature_names_in_)]],
+                      allow_new_levels)
+    status = _status(data, dates, features, activity)
     scored = features.loc[status.index[status["status"] == "scored"].intersection(features.index)]
-    X = scored[list(model.feature_names_in_)]
-    explained = explain(model, X, catalog, lang=lang, reasons=reasons, reference=bundle.get("reference") or None)
+    X = scored[list(model_.feature_names_in_)]
+    explained = explain(model_, X, trained.catalog, lang=lang, reasons=reasons,
+                        reference=trained.reference or None)
     out = status.join(explained, how="left")
     out["band"] = out["band"].fillna("")
     for column in [c for c in out.columns if c.startswith(("reason", "cause", "action"))]:
@@ -192,6 +203,8 @@ def score(
     ids = out.index.get_level_values("account_id")
     for column in _ATTRIBUTES:
         out[column] = accounts[column].reindex(ids).to_numpy() if column in accounts else None
+    for column, values in model_columns(trained, len(out)).items():
+        out[column] = values
     out = out.reset_index()
     leading = ["account_id", "as_of", "status", "status_reason", *_ATTRIBUTES, "risk", "band", "revenue_12m",
                "revenue_at_risk"]
@@ -199,9 +212,9 @@ def score(
     out = out.sort_values(["revenue_at_risk", "account_id"], ascending=[False, True], na_position="last",
                           ignore_index=True)
     drift = pd.DataFrame(columns=["feature", "psi", "train_missing", "score_missing"])
-    sample = bundle.get("training_sample")
+    sample = trained.training_sample
     if sample is not None and len(X):
-        drift = population_stability(sample[list(model.feature_names_in_)], X)
+        drift = population_stability(sample[list(model_.feature_names_in_)], X)
         high = drift[drift["psi"] > DRIFT_THRESHOLD]
         if len(high):
             warnings.warn(
@@ -210,6 +223,21 @@ def score(
                 DriftWarning, stacklevel=2,
             )
     return ScoreResult(scores=out, drift=drift)
+
+
+def check_scores_path(out: str | Path) -> Path:
+    """Refuse, before any work, an output path of an unknown format or in a folder that cannot be written."""
+    from ._errors import OptionError
+
+    out = Path(out)
+    if out.suffix.lower() not in (".parquet", ".csv", ".xlsx"):
+        raise OptionError(f"{out}: unknown output format {out.suffix!r}; use .parquet, .csv or .xlsx.")
+    folder = out.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise OptionError(f"{out}: cannot write there ({folder} is not a writable folder).")
+    return out
 
 
 def write_scores(scores: pd.DataFrame, out: str | Path) -> Path:

@@ -2,7 +2,9 @@
 
 Default store: ``sqlite:///<cwd>/mlflow.db`` set explicitly (MLflow silently falls back to a file store
 when ``./mlruns`` exists and no URI is set). ``tracking_uri=`` or ``MLFLOW_TRACKING_URI`` points it at a
-server instead.
+server instead. A server that cannot be reached is found before any work (:func:`check_store`); a run that
+fails midway is marked FAILED, and a registered model is never left without a version. Which alias a new
+version gets is decided by training (:mod:`kamrisk._train`); this module records it.
 """
 
 from __future__ import annotations
@@ -18,10 +20,15 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["resolve_tracking_uri", "log_training", "load_bundle", "RegistryOutcome", "LOWER_IS_BETTER"]
+from ._errors import ModelError, TrackingError
 
-LOWER_IS_BETTER = {"brier", "ece"}
+__all__ = ["resolve_tracking_uri", "check_store", "log_training", "champion_record", "set_alias",
+           "load_trained", "LoggedRun", "ChampionRecord"]
+
 _PYFUNC_CODE = Path(__file__).with_name("_pyfunc_code.py")
+# bounded retries and timeouts for a tracking server (mlflow's defaults retry for minutes)
+_HTTP_LIMITS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
 
 
 def resolve_tracking_uri(uri: str | None = None) -> str:
@@ -29,20 +36,55 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
     return uri or os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
+def _use(uri: str) -> None:
+    import mlflow
+
+    for key, value in _HTTP_LIMITS.items():
+        os.environ.setdefault(key, value)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+
+
+def check_store(tracking_uri: str | None = None, timeout: float = 5.0) -> str:
+    """Fail fast, in one line, when the tracking store cannot be used: a server that does not answer, or
+    a SQLite file whose folder does not exist or cannot be written. Returns the URI."""
+    uri = resolve_tracking_uri(tracking_uri)
+    if uri.startswith(("http://", "https://")):
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as answer:
+                answer.read(64)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TrackingError(
+                f"The MLflow tracking server {uri} does not answer ({reason}). Start it, or point "
+                "--tracking-uri / MLFLOW_TRACKING_URI at a running one."
+            ) from None
+    elif uri.startswith("sqlite:///"):
+        folder = Path(uri.removeprefix("sqlite:///")).parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise TrackingError(f"The MLflow store {uri} cannot be written: {folder} is not a writable folder.")
+    return uri
+
+
 @dataclass
-class RegistryOutcome:
-    """What happened in the registry: the run, the new version, and which alias it got and why."""
+class LoggedRun:
+    """A finished training run and its logged model."""
 
     run_id: str
     model_uri: str
-    name: str | None
-    version: str | None
-    alias: str | None
-    message: str
 
 
-def _better(new: float, old: float, metric: str) -> bool:
-    return new < old if metric in LOWER_IS_BETTER else new > old
+@dataclass
+class ChampionRecord:
+    """The registry's current champion: its version, run metrics, fold signature and recipe."""
+
+    version: str
+    metrics: dict[str, float]
+    fold_signature: str | None
+    recipe: Any
 
 
 def _plots(result: Any, folder: Path) -> list[Path]:
@@ -92,150 +134,208 @@ def _plots(result: Any, folder: Path) -> list[Path]:
     return paths
 
 
-def _champion_metric(client: Any, name: str, result: Any, data: Any, metric: str) -> tuple[float | None, str]:
-    """The current champion's backtest metric on the same folds as ``result`` (None when no champion)."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        champion = client.get_model_version_by_alias(name, "champion")
-    except MlflowException:
-        return None, "no champion yet"
-    run = client.get_run(champion.run_id)
-    if run.data.tags.get("kamrisk.fold_signature") == result.backtest.signature and metric in run.data.metrics:
-        return run.data.metrics[metric], f"champion v{champion.version} on the same folds"
-    # different data or folds: re-backtest the champion's recipe on this data, the new run's folds
-    import mlflow.artifacts
-
-    from ._backtest import backtest
-    from ._config import load_config
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = mlflow.artifacts.download_artifacts(run_id=champion.run_id, artifact_path="recipe/config.yaml",
-                                                   dst_path=tmp, tracking_uri=client.tracking_uri)
-        champion_config = load_config(path)
-    rerun = backtest(data, champion_config)
-    return rerun.metric(metric), f"champion v{champion.version}'s recipe re-backtested on the same data"
-
-
-def log_training(
-    result: Any,
-    data: Any,
-    *,
-    tracking_uri: str | None = None,
-    experiment: str = "kamrisk",
-    register: str | None = "kamrisk",
-) -> RegistryOutcome:
-    """Log a :class:`~kamrisk.TrainResult` as one MLflow run, register the model, move the aliases."""
-    import joblib
+def _experiment(name: str, uri: str) -> None:
+    """Use experiment ``name``; a new one on a SQLite store keeps its artifacts beside the store
+    (``<store folder>/mlartifacts``), not in ``./mlruns`` of whatever folder the command ran in."""
     import mlflow
-    from mlflow import MlflowClient
+
+    if uri.startswith("sqlite:///") and mlflow.get_experiment_by_name(name) is None:
+        root = Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts"
+        mlflow.create_experiment(name, artifact_location=root.resolve().as_uri())
+    mlflow.set_experiment(name)
+
+
+def _failed(what: str, uri: str, exc: BaseException) -> TrackingError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return TrackingError(f"{what} failed on the tracking store {uri}: {first[:300]}")
+
+
+def log_training(result: Any, *, tracking_uri: str | None = None, experiment: str = "kamrisk") -> LoggedRun:
+    """Log a :class:`~kamrisk.TrainResult` as one MLflow run with its model; the run ends FINISHED, or
+    FAILED (as far as the store still answers) when logging breaks midway."""
+    import mlflow
     from mlflow.models import infer_signature
 
     from . import __version__
-    from ._predict import predict_frame
+
+    uri = check_store(tracking_uri)
+    _use(uri)
+    recipe = result.recipe
+    trained = result.trained
+    try:
+        _experiment(experiment, uri)
+        run = mlflow.start_run(run_name=f"{recipe.name}-{pd.Timestamp.now():%Y%m%d-%H%M%S}")
+    except Exception as exc:  # noqa: BLE001 - whatever the store says, the user gets one line
+        raise _failed("Starting the MLflow run", uri, exc) from exc
+    run_id = run.info.run_id
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            mlflow.log_params(recipe.flat())
+            mlflow.log_metrics(result.backtest.metrics())
+            mlflow.set_tags({
+                "kamrisk.version": __version__,
+                "kamrisk.catalog_hash": result.catalog.hash,
+                "kamrisk.fold_signature": result.backtest.signature,
+                "kamrisk.data_digest": result.backtest.data_digest,
+                "kamrisk.recipe": recipe.name,
+                "kamrisk.horizon_days": str(recipe.horizon_days),
+                "kamrisk.label_kind": recipe.label_kind,
+                "kamrisk.selection_metric": recipe.backtest.metric,
+            })
+            table = result.training_frame()
+            dataset = mlflow.data.from_pandas(table, name=f"{recipe.name}-training", targets="label")
+            mlflow.log_input(dataset, context="training")
+            (folder / "recipe").mkdir()
+            (folder / "recipe" / "config.yaml").write_text(recipe.to_yaml(), encoding="utf-8")
+            mlflow.log_artifact(str(folder / "recipe" / "config.yaml"), artifact_path="recipe")
+            for path in _plots(result, folder):
+                mlflow.log_artifact(str(path), artifact_path="plots")
+            from ._explain._plots import global_explanations
+
+            labelled = result.X[result.labelled]
+            for path in global_explanations(result.model, labelled, result.catalog, folder / "explanations",
+                                            seed=recipe.seed, reference=result.reference):
+                mlflow.log_artifact(str(path), artifact_path="explanations")
+            result.backtest.folds.to_csv(folder / "backtest_folds.csv", index=False)
+            result.backtest.segments.to_csv(folder / "backtest_segments.csv", index=False)
+            result.backtest.fold_plan.to_csv(folder / "backtest_fold_plan.csv", index=False)
+            for name in ("backtest_folds.csv", "backtest_segments.csv", "backtest_fold_plan.csv"):
+                mlflow.log_artifact(str(folder / name), artifact_path="backtest")
+            trained.model_version = f"run {run_id[:8]}"
+            trained.versions["run_id"] = run_id
+            card = folder / "MODEL_CARD.md"
+            card.write_text(result.model_card(), encoding="utf-8")
+            mlflow.log_artifact(str(card))
+            for name, content in result.extra_artifacts().items():
+                target = folder / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                content(target)
+                parent = Path(name).parent
+                mlflow.log_artifact(str(target), artifact_path=str(parent) if parent != Path(".") else None)
+            model_path = trained.save(folder / "trained_model.joblib")
+            example = result.input_example()
+            output = trained.predict_frame(example)
+            signature = infer_signature(example, output, params={"lang": "en", "reasons": "all"})
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*Add type hints", category=UserWarning)
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=str(_PYFUNC_CODE),
+                    artifacts={"trained_model": str(model_path)},
+                    signature=signature,
+                    input_example=example,
+                )
+    except Exception as exc:
+        with contextlib.suppress(Exception):  # the store may be gone: marking the run is best effort
+            mlflow.end_run(status="FAILED")
+        from ._errors import KamriskError
+
+        if isinstance(exc, KamriskError):
+            raise
+        raise _failed(f"Logging run {run_id}", uri, exc) from exc
+    try:
+        mlflow.end_run(status="FINISHED")
+    except Exception as exc:  # noqa: BLE001
+        raise _failed(f"Closing run {run_id}", uri, exc) from exc
+    return LoggedRun(run_id, info.model_uri)
+
+
+def champion_record(name: str, *, tracking_uri: str | None = None) -> ChampionRecord | None:
+    """The current ``champion`` of registered model ``name``, or None when there is none."""
+    import mlflow.artifacts
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from ._recipe import load_recipe
 
     uri = resolve_tracking_uri(tracking_uri)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    mlflow.set_experiment(experiment)
+    _use(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    cfg = result.config
-    metric = cfg.raw["backtest"]["metric"]
-    with mlflow.start_run(run_name=f"{cfg.name}-{pd.Timestamp.now():%Y%m%d-%H%M%S}") as run, \
-            tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        mlflow.log_params(cfg.flat())
-        mlflow.log_metrics(result.backtest.metrics())
-        mlflow.set_tags({
-            "kamrisk.version": __version__,
-            "kamrisk.catalog_hash": result.catalog.hash,
-            "kamrisk.fold_signature": result.backtest.signature,
-            "kamrisk.data_digest": result.backtest.data_digest,
-            "kamrisk.recipe": cfg.name,
-            "kamrisk.selection_metric": metric,
-        })
-        table = result.training_frame()
-        dataset = mlflow.data.from_pandas(table, name=f"{cfg.name}-training", targets="label")
-        mlflow.log_input(dataset, context="training")
-        (folder / "recipe").mkdir()
-        (folder / "recipe" / "config.yaml").write_text(cfg.to_yaml(), encoding="utf-8")
-        mlflow.log_artifact(str(folder / "recipe" / "config.yaml"), artifact_path="recipe")
-        for path in _plots(result, folder):
-            mlflow.log_artifact(str(path), artifact_path="plots")
-        from ._explain._plots import global_explanations
-
-        labelled = result.X[result.labelled]
-        for path in global_explanations(result.model, labelled, result.catalog, folder / "explanations",
-                                        seed=cfg.seed, reference=result.reference):
-            mlflow.log_artifact(str(path), artifact_path="explanations")
-        result.backtest.folds.to_csv(folder / "backtest_folds.csv", index=False)
-        result.backtest.segments.to_csv(folder / "backtest_segments.csv", index=False)
-        result.backtest.fold_plan.to_csv(folder / "backtest_fold_plan.csv", index=False)
-        for name in ("backtest_folds.csv", "backtest_segments.csv", "backtest_fold_plan.csv"):
-            mlflow.log_artifact(str(folder / name), artifact_path="backtest")
-        card = folder / "MODEL_CARD.md"
-        card.write_text(result.model_card(), encoding="utf-8")
-        mlflow.log_artifact(str(card))
-        for name, content in result.extra_artifacts().items():
-            target = folder / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            content(target)
-            mlflow.log_artifact(str(target), artifact_path=str(Path(name).parent) if Path(name).parent != Path(".")
-                                else None)
-
-        bundle_path = folder / "bundle.joblib"
-        joblib.dump(result.bundle(), bundle_path)
-        example = result.input_example()
-        output = predict_frame(result.bundle(), example)
-        signature = infer_signature(example, output, params={"lang": "en", "reasons": "all"})
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*Add type hints", category=UserWarning)
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=str(_PYFUNC_CODE),
-                artifacts={"bundle": str(bundle_path)},
-                signature=signature,
-                input_example=example,
-            )
-        run_id = run.info.run_id
-    if not register:
-        return RegistryOutcome(run_id, info.model_uri, None, None, None, "not registered (--register not set)")
-    old, how = _champion_metric(client, register, result, data, metric)
-    with contextlib.redirect_stderr(io.StringIO()):  # mlflow prints its own "Successfully registered" lines
-        version = mlflow.register_model(info.model_uri, register).version
-    new = result.backtest.metric(metric)
-    if old is None or _better(new, old, metric):
-        alias = "champion"
-        message = (f"v{version} is the champion: backtest {metric} {new:.4f}"
-                   + ("" if old is None else f" beats {old:.4f} ({how})") + ".")
-    else:
-        alias = "challenger"
-        message = (f"v{version} is a challenger: backtest {metric} {new:.4f} does not beat {old:.4f} "
-                   f"({how}); the champion stays.")
-    client.set_registered_model_alias(register, alias, version)
-    client.set_model_version_tag(register, version, "kamrisk.alias_reason", message)
-    return RegistryOutcome(run_id, info.model_uri, register, str(version), alias, message)
+    try:
+        champion = client.get_model_version_by_alias(name, "champion")
+    except MlflowException:
+        return None
+    try:
+        run = client.get_run(champion.run_id)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = mlflow.artifacts.download_artifacts(run_id=champion.run_id, artifact_path="recipe/config.yaml",
+                                                       dst_path=tmp, tracking_uri=uri)
+            recipe = load_recipe(path)
+    except Exception as exc:  # noqa: BLE001
+        raise _failed(f"Reading champion v{champion.version} of {name!r}", uri, exc) from exc
+    return ChampionRecord(str(champion.version), dict(run.data.metrics),
+                          run.data.tags.get("kamrisk.fold_signature"), recipe)
 
 
-def load_bundle(model_uri: str, tracking_uri: str | None = None) -> dict[str, Any]:
-    """The scoring bundle of a kamrisk MLflow model: any model URI or a local model folder."""
+def set_alias(logged: LoggedRun, name: str, alias: str, why: str, *, tracking_uri: str | None = None) -> str:
+    """Register the run's model under ``name``, give the new version ``alias`` with ``why`` as a tag, and
+    return the version. A registered model created here is removed again if no version could be added."""
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    uri = resolve_tracking_uri(tracking_uri)
+    _use(uri)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    try:
+        client.get_registered_model(name)
+        existed = True
+    except MlflowException:
+        existed = False
+    except Exception as exc:  # noqa: BLE001
+        raise _failed(f"Looking up registered model {name!r}", uri, exc) from exc
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # mlflow prints its own "Successfully registered" lines
+            version = mlflow.register_model(logged.model_uri, name).version
+        client.set_registered_model_alias(name, alias, version)
+        client.set_model_version_tag(name, version, "kamrisk.alias_reason", why)
+    except Exception as exc:  # noqa: BLE001
+        if not existed:
+            with contextlib.suppress(Exception):
+                if not client.search_model_versions(f"name='{name}'"):
+                    client.delete_registered_model(name)
+        raise _failed(f"Registering run {logged.run_id} as {name!r}", uri, exc) from exc
+    return str(version)
+
+
+def _registry_version(model_uri: str, uri: str) -> str | None:
+    """``"<name> v<version>"`` for a ``models:/name@alias`` or ``models:/name/version`` URI."""
+    if not model_uri.startswith("models:/"):
+        return None
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    rest = model_uri.removeprefix("models:/").strip("/")
+    with contextlib.suppress(Exception):
+        if "@" in rest:
+            name, alias = rest.split("@", 1)
+            return f"{name} v{client.get_model_version_by_alias(name, alias).version}"
+        name, _, version = rest.partition("/")
+        if version.isdigit():
+            return f"{name} v{version}"
+    return None
+
+
+def load_trained(model_uri: str, tracking_uri: str | None = None) -> Any:
+    """The :class:`~kamrisk.TrainedModel` of a kamrisk MLflow model: any model URI or a local model folder."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from ._errors import ModelError
-
     uri = resolve_tracking_uri(tracking_uri)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    if model_uri.startswith(("models:/", "runs:/")):
+        check_store(uri)
+    _use(uri)
     try:
         with warnings.catch_warnings():
             # mlflow's advice to type-hint PythonModel.predict: kamrisk logs an explicit signature instead
             warnings.filterwarnings("ignore", message=".*Add type hints", category=UserWarning)
             loaded = mlflow.pyfunc.load_model(model_uri)
     except (MlflowException, OSError) as exc:
-        raise ModelError(f"Cannot load the model {model_uri!r} (tracking URI {uri}): {exc}") from exc
-    python_model = loaded.unwrap_python_model()
-    bundle = getattr(python_model, "bundle", None)
-    if bundle is None:
-        raise ModelError(f"{model_uri!r} is not a kamrisk model (it has no kamrisk scoring bundle).")
-    return bundle
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"Cannot load the model {model_uri!r} (tracking URI {uri}): {first}") from exc
+    trained = getattr(loaded.unwrap_python_model(), "trained", None)
+    if trained is None:
+        raise ModelError(f"{model_uri!r} is not a kamrisk model (it has no kamrisk TrainedModel).")
+    trained.model_version = _registry_version(model_uri, uri) or trained.model_version
+    return trained

@@ -1,34 +1,82 @@
-"""Training end to end: features and labels, backtest, final fit, and (optionally) MLflow tracking."""
+"""Training end to end: features and labels, backtest, final fit, and (optionally) MLflow tracking with the
+champion/challenger decision.
+
+The decision is kamrisk's own policy, made here: a new version becomes ``champion`` only when it beats the
+champion's backtest metric on the same folds (the champion's recipe is re-backtested on this data when
+its folds differ); tracking only records it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ._backtest import BacktestResult, backtest, training_table
-from ._config import ModelConfig, load_config
+from ._backtest import BacktestResult, Evaluator, Scorer, backtest, training_table
 from ._model import RiskModel
+from ._recipe import Recipe, load_recipe
+from ._trained import TrainedModel
 
-__all__ = ["train", "TrainResult"]
+if TYPE_CHECKING:  # pragma: no cover
+    from ._catalog import Catalog
+
+__all__ = ["train", "TrainResult", "RegistryOutcome", "LOWER_IS_BETTER"]
+
+LOWER_IS_BETTER = {"brier", "ece"}
+
+
+@dataclass
+class RegistryOutcome:
+    """What happened in the registry: the run, the new version, and which alias it got and why."""
+
+    run_id: str
+    model_uri: str
+    name: str | None
+    version: str | None
+    alias: str | None
+    message: str
 
 
 @dataclass
 class TrainResult:
-    """A trained recipe: the final model, its backtest, and what it was trained on."""
+    """A trained recipe: the :class:`TrainedModel`, its backtest, and what it was trained on.
 
-    config: ModelConfig
-    model: RiskModel
+    Attributes
+    ----------
+    trained : TrainedModel
+        What scoring, the MLflow model, REST and Spark use.
+    backtest : BacktestResult
+    X, labels : DataFrame
+        Features and labels of every training row (censored labels included, as NaN).
+    registry : RegistryOutcome or None
+        Where tracking put it, when tracked.
+    """
+
+    trained: TrainedModel
     backtest: BacktestResult
-    catalog: Any
     X: pd.DataFrame
     labels: pd.DataFrame
-    reference: dict[str, float] = field(default_factory=dict)
-    registry: Any = None
+    registry: RegistryOutcome | None = None
     artifacts: dict[str, Callable[[Any], None]] = field(default_factory=dict)
+
+    @property
+    def model(self) -> RiskModel:
+        return self.trained.model
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.trained.catalog
+
+    @property
+    def recipe(self) -> Recipe:
+        return self.trained.recipe
+
+    @property
+    def reference(self) -> dict[str, float]:
+        return self.trained.reference
 
     @property
     def labelled(self) -> np.ndarray:
@@ -53,17 +101,6 @@ class TrainResult:
             example[column] = example[column].map(lambda v: None if v is None else str(v))
         return example
 
-    def bundle(self) -> dict[str, Any]:
-        from ._predict import make_bundle
-
-        # drift is judged against the latest months of training: scoring happens after them, and the
-        # earliest as_of dates lack a prior year for the year-on-year signs
-        dates = self.X.index.get_level_values("as_of")
-        recent = self.X[dates >= np.sort(dates.unique())[-6]]
-        sample = recent.sample(min(len(recent), 10_000), random_state=self.config.seed)
-        return make_bundle(self.model, self.catalog, self.config, reference=self.reference,
-                           training_sample=sample)
-
     def extra_artifacts(self) -> dict[str, Callable[[Any], None]]:
         """Further files to log with the run: ``{relative name: writer(path)}``."""
         return dict(self.artifacts)
@@ -72,43 +109,48 @@ class TrainResult:
         """The recipe's MODEL_CARD.md filled with this training's figures."""
         from jinja2 import Environment
 
+        from ._errors import KamriskError
         from ._resources import model_config_path
 
+        recipe = self.recipe
         try:
-            template = (model_config_path(self.config.name).parent / "MODEL_CARD.md").read_text(encoding="utf-8")
-        except Exception:  # noqa: BLE001 - a recipe outside models/ may have no card; use the default one
+            template = (model_config_path(recipe.name).parent / "MODEL_CARD.md").read_text(encoding="utf-8")
+        except (KamriskError, OSError):  # a recipe outside models/ may have no card: use the default one
             template = (model_config_path("default").parent / "MODEL_CARD.md").read_text(encoding="utf-8")
-        cfg = self.config.raw
         overall = self.backtest.overall
         cols = ["roc_auc", "pr_auc", "brier", "ece", "lift_top10", "revenue_recall_top10", "rows", "positives"]
         seg = self.backtest.segments
         seg = seg[seg["scorer"] == "model"][["by", "group", "roc_auc", "pr_auc", "lift_top10", "rows", "positives"]]
         labelled = self.labelled
         env = Environment(autoescape=False, keep_trailing_newline=True)
-        threshold = cfg["label"]["full_threshold" if self.config.label_kind == "full" else "partial_threshold"]
+        extra = [s for s in overall.index if s not in ("model", "recency", "logistic")]
         return env.from_string(template).render(
-            name=self.config.name,
-            description=cfg.get("description", ""),
-            horizon_days=self.config.horizon_days,
-            label_kind=self.config.label_kind,
-            threshold_pct=int(round(100 * threshold)),
+            name=recipe.name,
+            description=recipe.description,
+            horizon_days=recipe.horizon_days,
+            label_kind=recipe.label_kind,
+            threshold_pct=int(round(100 * recipe.label.threshold)),
+            model_version=self.trained.model_version,
             rows=int(labelled.sum()),
             accounts=self.X[labelled].index.get_level_values("account_id").nunique(),
             dates=self.X[labelled].index.get_level_values("as_of").nunique(),
             positives=int(self.labels.loc[labelled, "label"].sum()),
             data_digest=self.backtest.data_digest,
             catalog_hash=self.catalog.hash,
-            families=", ".join(self.config.families),
+            families=", ".join(f for f in self.catalog.families
+                               if recipe.families is None or f in recipe.families),
             trees=self.model.best_iteration_,
-            num_leaves=cfg["lightgbm"].get("num_leaves", 31),
-            calibration=cfg["calibration"]["method"],
-            calibration_share_pct=int(round(100 * cfg["calibration"]["share"])),
-            band_high=cfg["bands"]["high"],
-            band_medium=cfg["bands"]["medium"],
+            num_leaves=recipe.lightgbm.get("num_leaves", 31),
+            calibration=recipe.calibration.method,
+            calibration_share_pct=int(round(100 * recipe.calibration.share)),
+            band_high=recipe.bands.high,
+            band_medium=recipe.bands.medium,
             folds=len(self.backtest.fold_plan),
+            every=str(recipe.calendar.every),
             backtest_table=_markdown(overall[cols].reset_index(names="scorer")),
             segment_table=_markdown(seg),
             has_oracle="oracle" in overall.index,
+            extra_scorers=", ".join(extra),
         )
 
 
@@ -124,12 +166,59 @@ def _markdown(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
+def _versions(result_backtest: BacktestResult, catalog: Catalog) -> dict[str, str]:
+    import lightgbm
+
+    from . import __version__
+
+    return {
+        "kamrisk": __version__,
+        "lightgbm": lightgbm.__version__,
+        "catalog_hash": catalog.hash,
+        "data_digest": result_backtest.data_digest,
+        "trained_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _training_sample(X: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Drift is judged against the latest months of training: scoring happens after them, and the
+    earliest as_of dates lack a prior year for the year-on-year signs."""
+    dates = X.index.get_level_values("as_of")
+    unique = np.sort(dates.unique())
+    recent = X[dates >= unique[max(len(unique) - 6, 0)]]
+    return recent.sample(min(len(recent), 10_000), random_state=seed)
+
+
+def _better(new: float, old: float, metric: str) -> bool:
+    return new < old if metric in LOWER_IS_BETTER else new > old
+
+
+def _decide_alias(result: TrainResult, data: Any, champion: Any, catalog: Catalog) -> tuple[str, str]:
+    """``champion`` when the new version beats the current champion on the same folds, else
+    ``challenger``; and the sentence that says why."""
+    metric = result.recipe.backtest.metric
+    new = result.backtest.metric(metric)
+    if champion is None:
+        return "champion", f"backtest {metric} {new:.4f} (no champion yet)"
+    if champion.fold_signature == result.backtest.signature and metric in champion.metrics:
+        old, how = champion.metrics[metric], f"champion v{champion.version} on the same folds"
+    else:  # different data or folds: re-backtest the champion's recipe on this data, the new run's folds
+        rerun = backtest(data, champion.recipe, catalog=catalog)
+        old, how = rerun.metric(metric), f"champion v{champion.version}'s recipe re-backtested on the same data"
+    if not np.isfinite(new):
+        return "challenger", f"backtest {metric} is {new} and cannot be compared; the champion stays"
+    if not np.isfinite(old) or _better(new, old, metric):
+        return "champion", f"backtest {metric} {new:.4f} beats {old:.4f} ({how})"
+    return "challenger", f"backtest {metric} {new:.4f} does not beat {old:.4f} ({how}); the champion stays"
+
+
 def train(
     data: Any,
-    config: str | ModelConfig | dict[str, Any] = "default",
+    recipe: str | Recipe | Mapping[str, Any] = "default",
     *,
-    oracle: pd.DataFrame | None = None,
-    truth: pd.DataFrame | None = None,
+    catalog: Catalog | str | None = None,
+    scorers: Mapping[str, Scorer] | None = None,
+    evaluators: Sequence[Evaluator] = (),
     track: bool = True,
     tracking_uri: str | None = None,
     experiment: str = "kamrisk",
@@ -141,9 +230,12 @@ def train(
     Parameters
     ----------
     data : AccountData
-    config : recipe name (``"default"``), path, mapping or ModelConfig
-    oracle : the simulator's oracle table, to report the oracle's AUC on the same rows
-    truth : the simulator's truth table, to complete the oracle and measure reason fidelity
+    recipe : recipe name (``"default"``, ``"early"``), path, mapping or Recipe
+    catalog : Catalog or folder, optional
+        The sign catalog; the shipped one by default. A folder is read on top of the shipped catalog
+        (your own signs and event types, see ``features/README.md``).
+    scorers, evaluators : optional
+        Further scorers and evaluators for the backtest (on simulated data: :func:`kamrisk.sim.evaluation`).
     track : log the run and register the model (``False`` for a quick in-memory fit)
     tracking_uri, experiment, register : where and under which names to track (see ``kamrisk train``)
     on_step : called with a short description as each stage starts (progress display)
@@ -151,28 +243,49 @@ def train(
     Returns
     -------
     TrainResult
-        ``.registry`` says which alias the new version got and why.
+        ``.trained`` is the model to score with; ``.registry`` says which alias the new version got and why.
     """
-    from ._catalog import load_catalog
+    from ._catalog import Catalog, load_catalog
     from ._explain import healthy_reference
 
     step = on_step or (lambda _: None)
-    cfg = load_config(config)
-    catalog = load_catalog()
+    recipe = load_recipe(recipe)
+    if not isinstance(catalog, Catalog):
+        catalog = load_catalog(catalog, extends=True) if catalog is not None else load_catalog()
+    if track:  # a tracking store that cannot be reached fails now, not after minutes of fitting
+        from ._tracking import check_store
+
+        check_store(tracking_uri)
     step("Building features and labels")
-    X, labels = training_table(data, cfg)
+    X, labels = training_table(data, recipe, catalog)
     step("Backtesting")
-    result_backtest = backtest(data, cfg, table=(X, labels), oracle=oracle, truth=truth)
+    result_backtest = backtest(data, recipe, catalog=catalog, table=(X, labels), scorers=scorers,
+                               evaluators=evaluators)
     step("Fitting the final model")
     labelled = labels["label"].notna().to_numpy()
     y = labels.loc[labelled, "label"].to_numpy()
-    model = RiskModel(cfg).fit(X[labelled], y)
-    result = TrainResult(config=cfg, model=model, backtest=result_backtest, catalog=catalog, X=X, labels=labels,
-                         reference=healthy_reference(X[labelled], y, catalog))
+    model = RiskModel(recipe, directions=catalog.directions).fit(X[labelled], y)
+    trained = TrainedModel(
+        model=model, catalog=catalog, recipe=recipe,
+        reference=healthy_reference(X[labelled], y, catalog),
+        training_sample=_training_sample(X, recipe.seed),
+        versions=_versions(result_backtest, catalog),
+    )
+    result = TrainResult(trained=trained, backtest=result_backtest, X=X, labels=labels)
     if track:
-        from ._tracking import log_training
+        from ._tracking import champion_record, log_training, set_alias
 
         step("Logging to MLflow")
-        result.registry = log_training(result, data, tracking_uri=tracking_uri, experiment=experiment,
-                                       register=register)
+        logged = log_training(result, tracking_uri=tracking_uri, experiment=experiment)
+        if not register:
+            result.registry = RegistryOutcome(logged.run_id, logged.model_uri, None, None, None,
+                                              "not registered (no registered model name given)")
+            return result
+        champion = champion_record(register, tracking_uri=tracking_uri)
+        alias, why = _decide_alias(result, data, champion, catalog)
+        version = set_alias(logged, register, alias, why, tracking_uri=tracking_uri)
+        trained.model_version = f"{register} v{version}"
+        verb = "is the champion" if alias == "champion" else "is a challenger"
+        result.registry = RegistryOutcome(logged.run_id, logged.model_uri, register, str(version), alias,
+                                          f"v{version} {verb}: {why}.")
     return result

@@ -1,4 +1,9 @@
-"""The canonical event vocabulary (``features/vocabulary.yaml``): event types and the family reading each."""
+"""The canonical event vocabulary (``features/vocabulary.yaml``): event types and the family reading each.
+
+The file maps each sign family to the event types it reads (``{family: {event_type: description}}``).
+Which families exist is the catalog's business (:func:`~kamrisk.load_catalog` checks every family named
+here has a family file); this module only reads the file.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +15,19 @@ import yaml
 from ._errors import CatalogError
 from ._resources import features_dir
 
-__all__ = ["load_vocabulary", "EVENT_FAMILIES"]
-
-EVENT_FAMILIES = (
-    "procurement_change",
-    "channel_conflict",
-    "strategy_shift",
-    "competitor_pressure",
-    "relationship",
-)
+__all__ = ["load_vocabulary", "parse_vocabulary"]
 
 
-@lru_cache(maxsize=8)
-def _load(path: Path) -> dict[str, str]:
+def parse_vocabulary(content: bytes, path: Path) -> dict[str, str]:
+    """``{event_type: family}`` from the bytes of a vocabulary file; :class:`CatalogError` naming ``path``."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        raw = yaml.safe_load(content.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{path}: cannot read the event vocabulary: {exc}") from exc
     if not isinstance(raw, dict):
         raise CatalogError(f"{path}: expected a mapping of family -> event types.")
     vocabulary: dict[str, str] = {}
     for family, types in raw.items():
-        if family not in EVENT_FAMILIES:
-            raise CatalogError(f"{path}: unknown family {family!r}; expected one of {list(EVENT_FAMILIES)}.")
         if not isinstance(types, dict) or not types:
             raise CatalogError(f"{path}: family {family!r} must map event types to their descriptions.")
         for event_type in types:
@@ -41,8 +36,17 @@ def _load(path: Path) -> dict[str, str]:
                     f"{path}: event type {event_type!r} is listed under both {vocabulary[event_type]!r} "
                     f"and {family!r}."
                 )
-            vocabulary[event_type] = family
+            vocabulary[event_type] = str(family)
     return vocabulary
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path) -> dict[str, str]:
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read the event vocabulary: {exc}") from exc
+    return parse_vocabulary(content, path)
 
 
 def load_vocabulary(path: str | Path | None = None) -> dict[str, str]:
@@ -51,7 +55,8 @@ def load_vocabulary(path: str | Path | None = None) -> dict[str, str]:
     Parameters
     ----------
     path : str or Path, optional
-        A vocabulary file; defaults to ``vocabulary.yaml`` of the sign catalog.
+        A vocabulary file; defaults to ``vocabulary.yaml`` of the shipped sign catalog. A catalog loaded
+        with your own signs carries its merged vocabulary as ``catalog.vocabulary``.
     """
     path = Path(path) if path is not None else features_dir() / "vocabulary.yaml"
     return dict(_load(path.resolve()))

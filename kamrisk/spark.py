@@ -121,7 +121,7 @@ def _make_plan(catalog: Catalog, columns: dict[str, tuple[str, ...]], has_events
         else:
             local.append(sign)
     return _Plan(
-        local=Catalog(local, catalog.families, catalog.hash, catalog.path),
+        local=Catalog(local, catalog.families, catalog.hash, catalog.path, catalog.vocabulary),
         feature_ids=tuple(catalog.feature_ids),
         categorical=frozenset(catalog.categorical),
         ranks=tuple(ranks),
@@ -441,12 +441,9 @@ def score(
     import mlflow.pyfunc
     from pyspark.sql import functions as F
 
-    from ._explain import REASON_MODES
+    from ._options import check_lang, check_reasons
 
-    if lang not in ("en", "zh"):
-        raise ModelError(f"lang must be 'en' or 'zh', got {lang!r}.")
-    if reasons not in REASON_MODES:
-        raise ModelError(f"reasons must be one of {list(REASON_MODES)}, got {reasons!r}.")
+    lang, reasons = check_lang(lang), check_reasons(reasons)
     inputs = _model_inputs(spark_df, model_uri)
     udf = mlflow.pyfunc.spark_udf(spark_df.sparkSession, model_uri, result_type=_result_type(),
                                   env_manager="local", params={"lang": lang, "reasons": reasons})

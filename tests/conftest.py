@@ -20,12 +20,19 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 def small_recipe():
     """The default recipe, sized for tests: fewer trees, two folds."""
-    from kamrisk import load_config
+    from kamrisk import load_recipe
 
-    return load_config("default").with_overrides(
+    return load_recipe("default").with_overrides(
         lightgbm={"n_estimators": 150, "num_leaves": 7, "min_child_samples": 20},
         backtest={"folds": 2},
     )
+
+
+def sim_evaluation(book, recipe):
+    """The simulator's oracle scorer and truth evaluators for ``recipe``'s label."""
+    from kamrisk.sim import evaluation
+
+    return evaluation(book, horizon_days=recipe.horizon_days, label_kind=recipe.label_kind)
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +64,9 @@ def trained(sim_data, sim_book):
     """The small recipe trained (not tracked) on the simulated book."""
     from kamrisk import train
 
-    return train(sim_data, small_recipe(), oracle=sim_book.oracle, truth=sim_book.truth, track=False)
+    recipe = small_recipe()
+    scorers, evaluators = sim_evaluation(sim_book, recipe)
+    return train(sim_data, recipe, scorers=scorers, evaluators=evaluators, track=False)
 
 
 def _free_port() -> int:

@@ -8,9 +8,11 @@ import shutil
 import pytest
 import yaml
 
-from kamrisk import Catalog, CatalogError, load_catalog
-from kamrisk._catalog import FAMILIES
+from kamrisk import Catalog, CatalogError, OptionError, load_catalog
 from kamrisk._resources import features_dir
+
+SHIPPED = ["shrinking_orders", "procurement_change", "channel_conflict", "strategy_shift", "competitor_pressure",
+           "relationship", "contagion", "account_context"]
 
 
 def _sign(**overrides):
@@ -30,6 +32,9 @@ def _sign(**overrides):
 def _write(folder, signs, name="shrinking_orders", **extra):
     content = {
         "family": name,
+        "order": {"shrinking_orders": 1, "relationship": 6}.get(name, 50),
+        "role": "symptom",
+        "name": {"en": "Shrinking orders", "zh": "订单萎缩"},
         "description": {"en": "Orders shrink", "zh": "订单萎缩"},
         "action": {"en": "Share-of-wallet review", "zh": "采购份额评估"},
         "signs": signs,
@@ -42,7 +47,12 @@ def _write(folder, signs, name="shrinking_orders", **extra):
 def test_shipped_catalog_loads_with_every_family():
     catalog = load_catalog()
     assert isinstance(catalog, Catalog)
-    assert list(catalog.families) == list(FAMILIES)
+    assert list(catalog.families) == SHIPPED  # each file's `order`, whatever the file system lists
+    assert catalog.causes == SHIPPED[1:-1]  # drivers: what an action can work on
+    assert catalog.reason_families == SHIPPED[:-1]  # context is never a reason
+    assert catalog.family_name("relationship") == "Cooling relationship"
+    assert catalog.family_fix("channel_conflict", "zh") == "解决渠道冲突"
+    assert catalog.vocabulary["retender_notice"] == "procurement_change"
     assert catalog.feature_ids == [s.id for s in catalog.signs]
     assert len(set(catalog.feature_ids)) == len(catalog.feature_ids)
     assert {"revenue_365d", "recency_gap_ratio", "days_since_last_order"} <= set(catalog.feature_ids)
@@ -110,6 +120,7 @@ def test_hash_is_stable_and_follows_the_content(tmp_path):
 )
 def test_each_invalid_sign_is_named_by_file_sign_and_field(tmp_path, sign, pattern):
     _write(tmp_path, [sign])
+    _write(tmp_path, [_sign(id="revenue_30d", params={"window": "30d"})], name="relationship")
     with pytest.raises(CatalogError, match=pattern):
         load_catalog(tmp_path)
 
@@ -123,10 +134,20 @@ def test_duplicate_ids_name_both_files(tmp_path):
 
 
 def test_file_level_problems(tmp_path):
-    (tmp_path / "gossip.yaml").write_text("signs: []\n", encoding="utf-8")
-    with pytest.raises(CatalogError, match=r"gossip\.yaml: unknown family 'gossip'"):
+    (tmp_path / "Gossip File.yaml").write_text("signs: []\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"Gossip File\.yaml: a family file is named after its family"):
         load_catalog(tmp_path)
-    (tmp_path / "gossip.yaml").unlink()
+    (tmp_path / "Gossip File.yaml").unlink()
+    _write(tmp_path, [_sign()], role="villain")
+    with pytest.raises(CatalogError, match=r"shrinking_orders\.yaml, field 'role': expected one of "
+                                           r"\['driver', 'symptom', 'context'\]"):
+        load_catalog(tmp_path)
+    _write(tmp_path, [_sign()])
+    path = tmp_path / "shrinking_orders.yaml"
+    content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump({**content, "name": {"en": "Shrinking"}}), encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"shrinking_orders\.yaml, field 'name\.zh': missing the 'zh'"):
+        load_catalog(tmp_path)
     _write(tmp_path, [_sign()], owner="me")
     with pytest.raises(CatalogError, match=r"shrinking_orders\.yaml, field 'owner': unknown key"):
         load_catalog(tmp_path)
@@ -190,7 +211,60 @@ def test_unknown_names_raise_catalog_errors():
     catalog = load_catalog()
     with pytest.raises(CatalogError, match="Unknown sign 'foo'"):
         catalog.reason_text("foo", {})
-    with pytest.raises(CatalogError, match="Unknown language 'fr'"):
+    with pytest.raises(OptionError, match=r"lang must be one of \['en', 'zh'\], got 'fr'"):
         catalog.reason_text("revenue_365d", {"revenue_365d": 1.0}, "fr")
     with pytest.raises(CatalogError, match="Unknown sign family 'gossip'"):
         catalog.action_text("gossip")
+
+
+SUPPLIER_QUALITY = {
+    "family": "supplier_quality",
+    "order": 6,
+    "role": "driver",
+    "name": {"en": "Quality problems", "zh": "质量问题"},
+    "fix": {"en": "Fixing the quality problems", "zh": "解决质量问题"},
+    "description": {"en": "Our deliveries fail the account's quality checks.", "zh": "我方交付未通过客户质检。"},
+    "action": {"en": "Send a quality engineer with a corrective plan.", "zh": "派质量工程师带整改方案上门。"},
+    "signs": [{
+        "id": "failed_inspections_180d", "kind": "event_count",
+        "params": {"types": ["failed_inspection"], "window": "180d"},
+        "description": {"en": "Failed incoming inspections in the last 180 days", "zh": "近180天来料检验不合格次数"},
+        "direction": 1, "actionable": True,
+        "reason": {"en": "{count} failed inspections in the last 180 days", "zh": "近180天来料检验不合格{count}次"},
+    }],
+}
+
+
+def write_own_family(folder):
+    """A user's own sign folder: one new family file and the event type it reads."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "supplier_quality.yaml").write_text(yaml.safe_dump(SUPPLIER_QUALITY, allow_unicode=True),
+                                                  encoding="utf-8")
+    (folder / "vocabulary.yaml").write_text(
+        "supplier_quality:\n  failed_inspection: an incoming inspection of our goods failed\n", encoding="utf-8")
+    return folder
+
+
+def test_a_new_family_is_one_file_on_top_of_the_shipped_catalog(tmp_path):
+    own = write_own_family(tmp_path / "my_signs")
+    catalog = load_catalog(own, extends=True)
+    shipped = load_catalog()
+    assert catalog.hash != shipped.hash
+    assert list(catalog.families) == [*SHIPPED[:6], "supplier_quality", *SHIPPED[6:]]  # order 6, then by name
+    assert set(shipped.feature_ids) < set(catalog.feature_ids)
+    assert catalog.family_of("failed_inspections_180d") == "supplier_quality"
+    assert "supplier_quality" in catalog.causes
+    assert catalog.vocabulary["failed_inspection"] == "supplier_quality"
+    assert catalog.vocabulary["retender_notice"] == "procurement_change"  # the shipped vocabulary stays
+    assert catalog.family_fix("supplier_quality") == "Fixing the quality problems"
+    assert catalog.reason_text("failed_inspections_180d", {"failed_inspections_180d": 3.0}, "zh") == \
+        "近180天来料检验不合格3次"
+    assert load_catalog(own).families.keys() == {"supplier_quality"}  # alone, without extends
+
+
+def test_a_new_familys_signs_read_only_event_types_of_the_vocabulary(tmp_path):
+    own = write_own_family(tmp_path / "my_signs")
+    (own / "vocabulary.yaml").unlink()
+    with pytest.raises(CatalogError, match=r"supplier_quality\.yaml: sign 'failed_inspections_180d', field "
+                                           r"'params.types': event type 'failed_inspection' is not in the vocabulary"):
+        load_catalog(own, extends=True)

@@ -78,8 +78,10 @@ def test_calendar_to_csv(folder, tmp_path, capsys):
         (["--as-of", "2024-03-01", "--out", "features.xlsx"], "unknown output format '.xlsx'"),
         (["--out", "features.csv"], "Give the as-of dates"),
         (["--from", "2024-01-01", "--out", "features.csv"], "give --every too"),
-        (["--every", "1 month", "--out", "features.csv"], "every must be like '1M'"),
-        (["--as-of", "someday", "--out", "features.csv"], "as_of must be dates"),
+        (["--every", "1 month", "--out", "features.csv"], "every: expected a duration such as '90d'"),
+        (["--as-of", "someday", "--out", "features.csv"], "--as-of must be an ISO date YYYY-MM-DD"),
+        (["--as-of", "01/12/2025", "--out", "features.csv"], "ambiguous between day-first and month-first"),
+        (["--as-of", "2025-02-30", "--out", "features.csv"], "is not a calendar date"),
         (["--as-of", "2024-03-01", "--family", "gossip", "--out", "features.csv"], "Unknown sign families"),
     ],
 )
@@ -101,3 +103,5 @@ def test_calendar_helper():
     assert as_of_calendar("3M", "2023-12-02", "2024-12-31").strftime("%Y-%m-%d").tolist() == [
         "2024-01-01", "2024-04-01", "2024-07-01", "2024-10-01"]
     assert len(as_of_calendar("7d", "2024-01-01", "2024-01-29")) == 5
+    assert as_of_calendar("2w", "2024-01-01", "2024-01-29").equals(as_of_calendar("14d", "2024-01-01", "2024-01-29"))
+    assert len(as_of_calendar("2w", "2024-01-01", "2024-01-29")) == 3

@@ -22,7 +22,10 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "is the champion" in printed
     assert "The 10 with the most revenue at risk:" in printed
     assert f"mlflow ui --backend-store-uri sqlite:///{(out / 'mlflow.db').resolve()}" in printed
+    assert f"MLFLOW_TRACKING_URI=sqlite:///{(out / 'mlflow.db').resolve()} kamrisk score" in printed
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "mlruns").exists() and not (tmp_path / "mlflow.db").exists()  # all under --out
+    assert any((out / "mlartifacts").rglob("MODEL_CARD.md"))
     for name in ("report.html", "report.xlsx", "scores.parquet", "mlflow.db", "data/orders.parquet"):
         assert (out / name).is_file(), name
     scores = pd.read_parquet(out / "scores.parquet")

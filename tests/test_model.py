@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
-from kamrisk import ModelError, RiskModel, load_config
-from kamrisk._config import ConfigError
+from kamrisk import ModelError, RiskModel, load_recipe
+from kamrisk import ConfigError
 
 DIRECTIONS = {"open_complaints": 1, "revenue_change_90d": -1, "noise": 0}
 
@@ -34,15 +35,17 @@ def _book(n_accounts=400, n_dates=12, seed=0, drift=0.0):
 
 @pytest.fixture(scope="module")
 def small_config():
-    return load_config("default").with_overrides(lightgbm={"n_estimators": 120, "num_leaves": 7})
+    return load_recipe("default").with_overrides(lightgbm={"n_estimators": 120, "num_leaves": 7})
 
 
 def test_estimator_contract(small_config):
     X, y = _book()
     model = RiskModel(small_config, directions=DIRECTIONS)
-    assert model.get_params() == {"config": small_config, "directions": DIRECTIONS}
+    assert model.get_params() == {"recipe": small_config, "directions": DIRECTIONS, "n_jobs": 2}
     assert not hasattr(model, "booster_")
     with pytest.raises(ModelError, match=r"RiskModel is not fitted yet: call fit\(X, y\) first"):
+        model.predict_proba(X)
+    with pytest.raises(SklearnNotFittedError):  # scikit-learn's own contract holds too
         model.predict_proba(X)
     fitted = model.fit(X, y)
     assert fitted is model
@@ -114,12 +117,12 @@ def test_censored_labels_are_refused(small_config):
 
 def test_config_refuses_class_weights_and_bad_values():
     with pytest.raises(ConfigError, match="is_unbalance distorts the probabilities"):
-        load_config("default").with_overrides(lightgbm={"is_unbalance": True})
-    with pytest.raises(ConfigError, match="label.horizon: expected a number of days"):
-        load_config("default").with_overrides(label={"horizon": "six months"})
+        load_recipe("default").with_overrides(lightgbm={"is_unbalance": True})
+    with pytest.raises(ConfigError, match="label.horizon: expected a duration such as '90d'"):
+        load_recipe("default").with_overrides(label={"horizon": "six months"})
     with pytest.raises(ConfigError, match="bands need 0 < medium < high < 1"):
-        load_config("default").with_overrides(bands={"high": 0.1, "medium": 0.2})
+        load_recipe("default").with_overrides(bands={"high": 0.1, "medium": 0.2})
     with pytest.raises(ConfigError, match="unknown key 'lightgbmm'"):
-        load_config({**load_config("default").raw, "lightgbmm": {}})
+        load_recipe({**load_recipe("default").raw, "lightgbmm": {}})
     with pytest.raises(ConfigError, match="not found"):
-        load_config("no-such-recipe")
+        load_recipe("no-such-recipe")

@@ -11,22 +11,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kamrisk import AccountData, DataWarning, ModelError, score
+from kamrisk import AccountData, DataWarning, ModelError, OptionError, score
 from kamrisk._score import DriftWarning, population_stability, write_scores
 
 AS_OF = "2025-12-01"
 
 
 @pytest.fixture(scope="module")
-def bundle(trained):
-    return trained.bundle()
+def model(trained):
+    """The TrainedModel: what scoring takes, with its catalog, recipe and training sample."""
+    return trained.trained
 
 
 @pytest.fixture(scope="module")
-def scored(sim_data, bundle):
+def scored(sim_data, model):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DriftWarning)
-        return score(sim_data, bundle=bundle, as_of=AS_OF, reasons="all")
+        return score(sim_data, model, as_of=AS_OF, reasons="all")
 
 
 def test_every_account_comes_out_scored_or_with_a_reason(scored, sim_data):
@@ -55,47 +56,73 @@ def test_columns_and_order(scored):
     np.testing.assert_allclose(rows["revenue_at_risk"], rows["risk"] * rows["revenue_12m"])
 
 
-def test_reasons_only_where_asked(sim_data, bundle):
+def test_reasons_only_where_asked(sim_data, model):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DriftWarning)
-        at_risk = score(sim_data, bundle=bundle, as_of=AS_OF, reasons="at_risk").scores
-        none = score(sim_data, bundle=bundle, as_of=AS_OF, reasons="none").scores
+        at_risk = score(sim_data, model, as_of=AS_OF, reasons="at_risk").scores
+        none = score(sim_data, model, as_of=AS_OF, reasons="none").scores
     low = at_risk[at_risk["band"] == "low"]
     assert (low["reason_1"] == "").all() and low["contrib_shrinking_orders"].isna().all()
     assert (none["reason_1"] == "").all()
     np.testing.assert_allclose(none.sort_values("account_id")["risk"], at_risk.sort_values("account_id")["risk"])
 
 
-def test_catalog_mismatch_is_refused(sim_data, bundle):
-    other = {**bundle, "catalog_hash": "0000000000000000"}
-    with pytest.raises(ModelError, match="trained with sign catalog 0000000000000000"):
-        score(sim_data, bundle=other, as_of=AS_OF)
+def test_catalog_mismatch_is_refused(sim_data, model):
+    other = copy.deepcopy(model)
+    other.model.catalog_hash_ = "0000000000000000"
+    with pytest.raises(ModelError, match="trained on features of sign catalog 0000000000000000"):
+        score(sim_data, other, as_of=AS_OF)
 
 
-def test_feature_column_mismatch_is_a_diff(sim_data, bundle):
-    model = copy.deepcopy(bundle["model"])
-    model.feature_names_in_ = np.append(model.feature_names_in_, "orders_trend_90d")
+def test_feature_column_mismatch_is_a_diff(sim_data, model):
+    other = copy.deepcopy(model)
+    other.model.feature_names_in_ = np.append(other.model.feature_names_in_, "orders_trend_90d")
     with pytest.raises(ModelError, match=r"missing \['orders_trend_90d'\]; unexpected \[\]"):
-        score(sim_data, bundle={**bundle, "model": model}, as_of=AS_OF)
+        score(sim_data, other, as_of=AS_OF)
 
 
-def test_new_category_levels_are_refused_unless_allowed(sim_data, bundle):
+def test_scores_say_which_model_and_question(scored, model):
+    scores = scored.scores
+    assert (scores["model_version"] == "unregistered").all()  # an in-memory model, never tracked
+    assert (scores["horizon_days"] == model.recipe.horizon_days).all() and model.recipe.horizon_days == 180
+    assert (scores["label_kind"] == "full").all()
+
+
+@pytest.mark.parametrize(("as_of", "message"), [
+    ("01/12/2025", "ambiguous between day-first and month-first"),
+    ("2025-12-01 13:00", "must be an ISO date"),
+    (pd.Timestamp("2025-12-01 13:00"), "without a time of day"),
+    ([], "give at least one date"),
+])
+def test_as_of_must_be_a_clear_day(sim_data, model, as_of, message):
+    with pytest.raises(OptionError, match=message):
+        score(sim_data, model, as_of=as_of)
+
+
+def test_the_same_as_of_twice_scores_once(sim_data, model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DriftWarning)
+        twice = score(sim_data, model, as_of=[AS_OF, AS_OF], reasons="none").scores
+    assert len(twice) == len(sim_data.account_ids)
+
+
+def test_new_category_levels_are_refused_unless_allowed(sim_data, model):
     accounts = sim_data.accounts.copy()
     accounts.loc[accounts.index[:3], "segment"] = "mining"
     data = AccountData(orders=sim_data.orders, events=sim_data.events, accounts=accounts)
     with pytest.raises(ModelError, match=r"Category levels the model never saw: \{'segment': \['mining'\]\}"):
-        score(data, bundle=bundle, as_of=AS_OF)
+        score(data, model, as_of=AS_OF)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DriftWarning)
-        result = score(data, bundle=bundle, as_of=AS_OF, allow_new_levels=True)
+        result = score(data, model, as_of=AS_OF, allow_new_levels=True)
     assert len(result.scores) == len(sim_data.account_ids)
 
 
-def test_drift_is_flagged(sim_data, bundle):
+def test_drift_is_flagged(sim_data, model):
     orders = sim_data.orders.assign(amount=sim_data.orders["amount"] * 25)
     data = AccountData(orders=orders, events=sim_data.events, accounts=sim_data.accounts)
     with pytest.warns(DriftWarning, match=r"drifted from the training data \(PSI > 0.2\): .*revenue_"):
-        result = score(data, bundle=bundle, as_of=AS_OF)
+        result = score(data, model, as_of=AS_OF)
     assert result.drifted["feature"].str.startswith("revenue_").any()
 
 
@@ -135,14 +162,14 @@ def books(draw):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(book=books(), as_of_days=st.integers(0, 1000))
-def test_no_account_is_lost_on_any_book(bundle, book, as_of_days):
+def test_no_account_is_lost_on_any_book(model, book, as_of_days):
     orders, accounts = book
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         warnings.simplefilter("ignore", DriftWarning)
         data = AccountData(orders=orders, accounts=accounts if len(accounts) else None)
         as_of = pd.Timestamp("2023-06-01") + pd.Timedelta(days=as_of_days)
-        result = score(data, bundle=bundle, as_of=as_of, allow_new_levels=True)
+        result = score(data, model, as_of=as_of, allow_new_levels=True)
     expected = set(orders["account_id"]) | set(accounts["account_id"])
     assert set(result.scores["account_id"]) == expected
     assert len(result.scores) == len(expected)

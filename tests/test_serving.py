@@ -57,3 +57,20 @@ def test_request_with_a_missing_column_is_a_400(served):
     status, body = _post(f"{url}/invocations", payload)
     assert status == 400
     assert "open_complaints" in json.dumps(body)
+
+
+@pytest.mark.slow
+def test_served_model_follows_batch_rules_for_lapsed_accounts(served):
+    """An account whose orders stopped long ago is unscorable over REST too, as in batch scoring."""
+    url, result = served
+    example = result.input_example(2)
+    example.loc[0, "days_since_last_order"] = 400.0
+    payload = {"dataframe_split": json.loads(example.to_json(orient="split", index=False))}
+    status, body = _post(f"{url}/invocations", payload)
+    assert status == 200, body
+    first, second = body["predictions"]
+    assert first["status"] == "unscorable" and first["status_reason"] == "already defected: no order for 400 days"
+    assert first["risk"] is None and first["band"] == ""
+    assert second["status"] == "scored" and second["band"] in ("high", "medium", "low")
+    assert first["model_version"] == second["model_version"] == f"run {result.registry.run_id[:8]}"
+    assert second["horizon_days"] == 180 and second["label_kind"] == "full"

@@ -71,7 +71,7 @@ def _champion_challenger(uri: str, sim_data, sim_book, first) -> None:
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     assert first.registry.alias == "champion" and first.registry.version == "1"
     assert "no champion yet" not in first.registry.message
-    weak = train(sim_data, _weak_recipe(), oracle=sim_book.oracle, truth=sim_book.truth, tracking_uri=uri)
+    weak = train(sim_data, _weak_recipe(), tracking_uri=uri)
     assert weak.registry.alias == "challenger"
     assert "does not beat" in weak.registry.message and "the champion stays" in weak.registry.message
     assert str(client.get_model_version_by_alias("kamrisk", "champion").version) == "1"
@@ -84,7 +84,7 @@ def test_local_sqlite_store(sim_data, sim_book, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # mlflow.set_tracking_uri exports it
     (tmp_path / "mlruns").mkdir()  # mlflow would silently fall back to it without an explicit URI
-    result = train(sim_data, small_recipe(), oracle=sim_book.oracle, truth=sim_book.truth)
+    result = train(sim_data, small_recipe())
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert (tmp_path / "mlflow.db").is_file()
     assert not any((tmp_path / "mlruns").iterdir()) or (tmp_path / "mlflow.db").stat().st_size > 0
@@ -95,7 +95,7 @@ def test_local_sqlite_store(sim_data, sim_book, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_live_mlflow_server(sim_data, sim_book, mlflow_server):
-    result = train(sim_data, small_recipe(), oracle=sim_book.oracle, truth=sim_book.truth,
+    result = train(sim_data, small_recipe(),
                    tracking_uri=mlflow_server)
     _check_run(mlflow_server, result)
     _check_champion_scores(mlflow_server, result)

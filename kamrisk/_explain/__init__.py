@@ -5,7 +5,8 @@ to ``shap.TreeExplainer`` for these models); per row they add up to the model's 
 Summed per sign family, the families that raise the risk most become the reasons, each worded from the
 catalog template of the family's strongest sign with the account's own numbers, and each carrying the
 family's action. ``cause_family`` is the driving family (not ``shrinking_orders``, which shows *that* an
-account leaves, and not ``account_context``) that raises the risk most: the action comes from it.
+account leaves, and not ``account_context``) that raises the risk most: the action comes from it. Which
+family may be a reason or a cause is the catalog's word (each family file's ``role``).
 """
 
 from __future__ import annotations
@@ -15,14 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import ModelError
+from .._options import REASON_MODES, check_lang, check_reasons
 
-__all__ = ["contributions", "family_contributions", "explain", "what_if", "healthy_reference",
-           "NOT_CAUSES", "REASON_MODES"]
+__all__ = ["contributions", "family_contributions", "explain", "what_if", "healthy_reference", "REASON_MODES"]
 
-NOT_CAUSES = ("shrinking_orders", "account_context")
-NOT_REASONS = ("account_context",)  # context (segment, size) is not a sign of leaving
-REASON_MODES = ("all", "at_risk", "none")
 MAX_REASONS = 3
 
 
@@ -86,7 +83,7 @@ def healthy_reference(X: pd.DataFrame, y: np.ndarray, catalog: Any) -> dict[str,
     healthy = X[np.asarray(y) == 0]
     reference: dict[str, float] = {}
     for sign in catalog.signs:
-        if not sign.actionable or sign.direction == 0 or sign.id not in X or sign.family in NOT_CAUSES:
+        if not sign.actionable or sign.direction == 0 or sign.id not in X or sign.family not in catalog.causes:
             continue
         column = pd.to_numeric(healthy[sign.id], errors="coerce")
         reference[sign.id] = float("nan") if column.isna().mean() > 0.5 else float(column.median())
@@ -160,10 +157,7 @@ def explain(
         ``risk, band, reason_1..3, reason_family_1..3, cause_family, action``, ``contrib_<family>`` per
         family and ``whatif_<family>`` per actionable family.
     """
-    if lang not in ("en", "zh"):
-        raise ModelError(f"lang must be 'en' or 'zh', got {lang!r}.")
-    if reasons not in REASON_MODES:
-        raise ModelError(f"reasons must be one of {list(REASON_MODES)}, got {reasons!r}.")
+    lang, reasons = check_lang(lang), check_reasons(reasons)
     if risk is None:
         risk = model.calibrate(model.raw_score(X)) if len(X) else np.zeros(0)
     risk = np.asarray(risk, dtype=float)
@@ -188,7 +182,7 @@ def explain(
     for family in families:
         out.loc[explain_mask, f"contrib_{family}"] = fam[family].to_numpy()
     strongest = _strongest_signs(contrib, catalog)
-    reason_families = [f for f in families if f not in NOT_REASONS]
+    reason_families = [f for f in families if f in set(catalog.reason_families)]
     values = fam[reason_families].to_numpy()
     order = np.argsort(-values, axis=1, kind="stable")
     texts = {k: np.full(len(Xe), "", dtype=object) for k in range(1, MAX_REASONS + 1)}
@@ -208,7 +202,7 @@ def explain(
     for k in texts:
         out.loc[explain_mask, f"reason_{k}"] = texts[k]
         out.loc[explain_mask, f"reason_family_{k}"] = fams[k]
-    causes = [f for f in families if f not in NOT_CAUSES]
+    causes = [f for f in families if f in set(catalog.causes)]
     cause = np.full(len(Xe), "", dtype=object)
     if causes:
         cvalues = fam[causes].to_numpy()

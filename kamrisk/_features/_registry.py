@@ -37,11 +37,15 @@ _WINDOW = re.compile(r"^([1-9]\d*)d$")
 
 
 def parse_window(text: object) -> int:
-    """``"90d"`` -> 90; raise ``ValueError`` for anything else."""
-    match = _WINDOW.match(str(text)) if isinstance(text, str) else None
-    if not match:
+    """``"90d"`` -> 90; raise ``ValueError`` for anything else.
+
+    The one duration syntax (:mod:`kamrisk._durations`), restricted to days: a sign's id names its
+    window in days (``orders_90d``), so the window is written the same way."""
+    from .._durations import parse_days
+
+    if not (isinstance(text, str) and _WINDOW.match(text)):
         raise ValueError(f"{text!r} is not a window; write a positive number of days such as '90d'")
-    return int(match.group(1))
+    return parse_days(text, "window")
 
 
 @dataclass(frozen=True)

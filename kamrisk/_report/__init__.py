@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import ConfigError, DataError
-from ._text import UI, family_fix, family_name
+from .._errors import DataError, OptionError
+from .._options import check_lang
+from ._text import UI
 
 __all__ = ["write_report", "read_scores", "prepare_scores", "REQUIRED_COLUMNS", "SCORES_FORMATS"]
 
@@ -40,7 +41,6 @@ _TEXT_COLUMNS = (
     "status_reason", *ATTRIBUTES, *(f"reason_{k}" for k in range(1, MAX_REASONS + 1)),
     *(f"reason_family_{k}" for k in range(1, MAX_REASONS + 1)), "cause_family", "action",
 )
-_NOT_DRIVERS = ("account_context",)  # who the account is, not a sign of leaving
 _REVENUE_MONTHS = 24
 _RISK_POINTS = 12  # as_of dates on an account's risk chart
 _MIN_WHATIF = 0.005  # half a point of risk: smaller gains are noise
@@ -233,6 +233,10 @@ class _View:
         self.lang = lang
         self.ui = UI[lang]
         self.catalog = catalog
+        # context (who the account is) is not a sign of leaving; families the catalog does not know are
+        self._reason_families = set(catalog.reason_families) | {
+            c.removeprefix("contrib_") for c in frame.columns
+            if c.startswith("contrib_") and c.removeprefix("contrib_") not in catalog.families}
         self.date = frame["as_of"].max()
         latest = frame[frame["as_of"] == self.date]
         history = frame[(frame["status"] == "scored") & (frame["as_of"] < self.date)]
@@ -258,7 +262,7 @@ class _View:
 
     # names ------------------------------------------------------------------------------------------------
     def family(self, fid: str) -> str:
-        return family_name(fid, self.lang) if fid else ""
+        return self.catalog.family_name(fid, self.lang) if fid else ""
 
     def family_description(self, fid: str) -> str:
         family = self.catalog.families.get(fid) if fid else None
@@ -297,7 +301,7 @@ class _View:
         """Sign families that drive risk across the book: share of positive contributions, or cause counts."""
         s = self.scored
         causes = s.loc[s["cause_family"] != "", "cause_family"].value_counts()
-        columns = [c for c in self.contrib if c.removeprefix("contrib_") not in _NOT_DRIVERS]
+        columns = [c for c in self.contrib if c.removeprefix("contrib_") in self._reason_families]
         positive = s[columns].clip(lower=0).sum() if columns else pd.Series(dtype=float)
         if positive.sum() > 0:
             share = positive / positive.sum()
@@ -354,7 +358,7 @@ class _View:
         chosen = self.scored.head(self.top)
         revenue_charts = self._revenue_charts(chosen["account_id"])
         risk_charts = self._risk_charts(chosen["account_id"])
-        reason_columns = [c for c in self.contrib if c.removeprefix("contrib_") not in _NOT_DRIVERS]
+        reason_columns = [c for c in self.contrib if c.removeprefix("contrib_") in self._reason_families]
         positive = chosen[reason_columns].clip(lower=0) if reason_columns else pd.DataFrame(index=chosen.index)
         total = positive.sum(axis=1)
         cards = []
@@ -382,7 +386,7 @@ class _View:
         if first:
             actions.append({"family": self.family(cause), "text": first, "main": True})
         for fid in dict.fromkeys(x["family_id"] for x in reasons):
-            if fid and fid != cause and fid not in _NOT_DRIVERS and self.family_action(fid):
+            if fid and fid != cause and fid in self._reason_families and self.family_action(fid):
                 actions.append({"family": self.family(fid), "text": self.family_action(fid), "main": False})
         gains = []
         for column in self.whatif:
@@ -391,7 +395,7 @@ class _View:
                 fid = column.removeprefix("whatif_")
                 points = _round_half_up(100 * float(gain))
                 gains.append({"value": float(gain), "points": points,
-                              "text": ui["whatif_line"].format(what=family_fix(fid, self.lang),
+                              "text": ui["whatif_line"].format(what=self.catalog.family_fix(fid, self.lang),
                                                                points=self.count("points", points))})
         gains.sort(key=lambda g: -g["value"])
         previous = _date(r["prev_as_of"]) if not pd.isna(r["prev_as_of"]) else ""
@@ -479,6 +483,7 @@ def write_report(
     lang: str = "en",
     top: int | None = None,
     data: Any = None,
+    catalog: Any = None,
 ) -> Path:
     """Write the account team's report of a scores table: one self-contained HTML file (and an Excel workbook).
 
@@ -497,6 +502,9 @@ def write_report(
         Cards for this many accounts with the most revenue at risk (default: every scored account).
     data : AccountData, optional
         The book's data: draws each card's monthly revenue over the last 24 months.
+    catalog : Catalog, optional
+        The sign catalog the scoring model was trained with (``trained.catalog``): family names, what-if
+        phrases and actions come from it. The shipped catalog by default.
 
     Returns
     -------
@@ -507,7 +515,7 @@ def write_report(
     ------
     DataError
         When ``scores`` breaks the scores contract (names the missing columns).
-    ConfigError
+    OptionError
         For an unknown language, a negative ``top`` or an output path of another format.
 
     Examples
@@ -517,17 +525,17 @@ def write_report(
     """
     from .._catalog import load_catalog
 
-    if lang not in UI:
-        raise ConfigError(f"Unknown report language {lang!r}; the report speaks {list(UI)}.")
+    lang = check_lang(lang)
     if top is not None and (isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 0):
-        raise ConfigError(f"top must be a whole number of accounts (0 or more), got {top!r}.")
+        raise OptionError(f"top must be a whole number of accounts (0 or more), got {top!r}.")
     out_html = Path(out_html)
     if out_html.suffix.lower() not in (".html", ".htm"):
-        raise ConfigError(f"{out_html}: the report is an HTML file; give a path ending in .html.")
+        raise OptionError(f"{out_html}: the report is an HTML file; give a path ending in .html.")
     if xlsx is not None and Path(xlsx).suffix.lower() != ".xlsx":
-        raise ConfigError(f"{xlsx}: the workbook is an Excel file; give a path ending in .xlsx.")
+        raise OptionError(f"{xlsx}: the workbook is an Excel file; give a path ending in .xlsx.")
     frame = prepare_scores(scores)
-    view = _View(frame, lang, None if top is None else int(top), data, load_catalog())
+    view = _View(frame, lang, None if top is None else int(top), data,
+                 catalog if catalog is not None else load_catalog())
     html = render_html(view)
     out_html.parent.mkdir(parents=True, exist_ok=True)
     out_html.write_text(html, encoding="utf-8")

@@ -1,14 +1,13 @@
 """Every word of the account team's report, in English and Chinese.
 
-``UI[lang]`` holds the report's own text (headings, column headers, notes); ``FAMILY_NAMES`` the short
-names of the sign families (the catalog's ``description`` is the long explanation, shown as a tooltip);
-``FAMILY_FIXES`` the phrase for putting a family's signs right, used in the what-if lines ("Settling the
-channel conflict lowers risk by 12 points"). Placeholders are ``{name}`` fields filled by the report.
+``UI[lang]`` holds the report's own text (headings, column headers, notes). The sign families' names,
+what-if phrases ("Settling the channel conflict lowers risk by 12 points") and actions belong to the
+catalog (each family's YAML file). Placeholders are ``{name}`` fields filled by the report.
 """
 
 from __future__ import annotations
 
-__all__ = ["UI", "FAMILY_NAMES", "FAMILY_FIXES", "family_name", "family_fix"]
+__all__ = ["UI"]
 
 UI: dict[str, dict[str, str]] = {
     "en": {
@@ -205,58 +204,3 @@ UI: dict[str, dict[str, str]] = {
         "status_unscorable": "无法评分",
     },
 }
-
-FAMILY_NAMES: dict[str, dict[str, str]] = {
-    "en": {
-        "shrinking_orders": "Shrinking orders",
-        "procurement_change": "Procurement change",
-        "channel_conflict": "Channel conflict",
-        "strategy_shift": "Strategy shift",
-        "competitor_pressure": "Competitor pressure",
-        "relationship": "Cooling relationship",
-        "contagion": "Peer defections",
-        "account_context": "Account context",
-    },
-    "zh": {
-        "shrinking_orders": "订单萎缩",
-        "procurement_change": "采购方式变化",
-        "channel_conflict": "渠道冲突",
-        "strategy_shift": "战略调整",
-        "competitor_pressure": "竞争压力",
-        "relationship": "关系降温",
-        "contagion": "同类客户流失",
-        "account_context": "客户背景",
-    },
-}
-
-FAMILY_FIXES: dict[str, dict[str, str]] = {
-    "en": {
-        "shrinking_orders": "Winning back the order volume",
-        "procurement_change": "Getting ahead of the procurement change",
-        "channel_conflict": "Settling the channel conflict",
-        "strategy_shift": "Repositioning for the account's new strategy",
-        "competitor_pressure": "Answering the competitor",
-        "relationship": "Restoring the relationship",
-        "contagion": "Holding the peer accounts",
-    },
-    "zh": {
-        "shrinking_orders": "恢复订单规模",
-        "procurement_change": "提前应对采购方式变化",
-        "channel_conflict": "解决渠道冲突",
-        "strategy_shift": "顺应客户的新战略重新定位",
-        "competitor_pressure": "回应竞争对手",
-        "relationship": "修复客户关系",
-        "contagion": "稳住同类客户",
-    },
-}
-
-
-def family_name(family: str, lang: str) -> str:
-    """Short display name of a sign family; an unknown id reads as words."""
-    return FAMILY_NAMES[lang].get(family) or family.replace("_", " ").capitalize()
-
-
-def family_fix(family: str, lang: str) -> str:
-    """Phrase for putting a family's signs right ("Settling the channel conflict")."""
-    fallback = {"en": "Settling {name}", "zh": "改善{name}"}[lang]
-    return FAMILY_FIXES[lang].get(family) or fallback.format(name=family_name(family, lang).lower())

@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._evaluate import evaluation
+
 if TYPE_CHECKING:  # pragma: no cover
     from .._schema import AccountData
 
-__all__ = ["SimulatedBook", "simulate", "top_share"]
+__all__ = ["SimulatedBook", "simulate", "top_share", "evaluation"]
 
 _BURN_IN = 365  # days simulated before the start so that every sign is in its steady state
 _TAIL = 200  # days of orders drawn beyond the end, so that late decisions still have a visible date
