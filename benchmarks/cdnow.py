@@ -49,8 +49,8 @@ from kamrisk._backtest import (
     training_table,
 )
 from kamrisk._datasets import CDNOW_FILE
-from kamrisk._stages import lapsed
 from kamrisk._metrics import evaluate
+from kamrisk._stages import lapsed
 
 PUBLISHED = {"cut_off": "1997-09-30", "churn_share": 0.71, "recency_roc_auc": 0.77, "bgnbd_roc_auc": 0.76}
 CUT_OFF = pd.Timestamp("1997-10-01")  # features see orders up to 1997-09-30, the published cut-off

@@ -8,8 +8,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
-from kamrisk import ModelError, RiskModel, load_recipe
-from kamrisk import ConfigError
+from kamrisk import ConfigError, ModelError, RiskModel, load_recipe
 
 DIRECTIONS = {"open_complaints": 1, "revenue_change_90d": -1, "noise": 0}
 
