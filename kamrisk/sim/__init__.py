@@ -34,7 +34,32 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from .._schema import AccountData
 
-__all__ = ["SimulatedBook", "simulate", "top_share"]
+from ._evaluate import (
+    Evaluator,
+    LeadTimes,
+    Scorer,
+    early_catch,
+    early_warning_auc,
+    evaluation,
+    lead_times,
+    oracle_scores,
+    reason_accuracy,
+)
+
+__all__ = [
+    "SimulatedBook",
+    "simulate",
+    "top_share",
+    "evaluation",
+    "Scorer",
+    "Evaluator",
+    "oracle_scores",
+    "early_warning_auc",
+    "early_catch",
+    "reason_accuracy",
+    "lead_times",
+    "LeadTimes",
+]
 
 _BURN_IN = 365  # days simulated before the start so that every sign is in its steady state
 _TAIL = 200  # days of orders drawn beyond the end, so that late decisions still have a visible date
