@@ -194,16 +194,20 @@ def test_lead_times_from_the_first_alert_to_the_day_orders_stop() -> None:
     assert pd.isna(leads.loc["B", "oracle_first_alert"])
     summary = result.summary
     assert summary.loc["model"].to_dict() == {"defectors": 3.0, "warned": 1.0, "median_lead_days": 19.0,
-                                              "warned_90d": 0.0}
+                                              "median_lead_days_warned": 19.0, "warned_90d": 0.0}
     assert summary.loc["oracle"].to_dict() == pytest.approx({"defectors": 3.0, "warned": 2 / 3,
-                                                             "median_lead_days": 78.0, "warned_90d": 1 / 3})
+                                                             "median_lead_days": 78.0,
+                                                             "median_lead_days_warned": 84.0, "warned_90d": 1 / 3})
 
 
-def test_lead_times_needs_bands() -> None:
+def test_lead_times_needs_bands_and_dates_the_oracle_knows() -> None:
     scores, oracle = _monthly_scores()
     book = SimulatedBook(accounts=scores[[]], orders=scores[[]], events=scores[[]], truth=_truth(), oracle=oracle)
     with pytest.raises(ValueError, match=r"scores lack the columns \['band'\]"):
         lead_times(scores.drop(columns="band"), book)
+    later = scores.assign(as_of=scores["as_of"] + pd.DateOffset(months=1))  # May 2025 is past the oracle
+    with pytest.raises(ValueError, match=r"does not cover: \['2025-05-01'\].*2025-01-01 to 2025-04-01"):
+        lead_times(later, book)
 
 
 @pytest.fixture(scope="module")

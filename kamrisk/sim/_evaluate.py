@@ -306,8 +306,9 @@ class LeadTimes:
         ``<who>_lead_days`` (``visible_on - first alert`` in days, 0 if never alerted).
     summary : DataFrame
         Indexed by ``model`` and ``oracle``: ``defectors``, ``warned`` (share alerted at all before the
-        orders stopped), ``median_lead_days`` (over every defector, 0 for those never alerted) and
-        ``warned_90d`` (share alerted at least 90 days ahead).
+        orders stopped), ``median_lead_days`` (over every defector, 0 for those never alerted),
+        ``median_lead_days_warned`` (over those alerted) and ``warned_90d`` (share alerted at least 90 days
+        ahead).
     """
 
     accounts: pd.DataFrame
@@ -335,6 +336,12 @@ def lead_times(
     -------
     LeadTimes
 
+    Raises
+    ------
+    ValueError
+        When ``scores`` lack a column, or hold an as_of the oracle does not cover (not a month start of
+        the book): the oracle could not be given the same alerts there.
+
     Notes
     -----
     Defectors are the accounts whose orders stop (full defections, truth's ``visible_on``) after the first
@@ -350,6 +357,13 @@ def lead_times(
     horizon = _check_horizon(horizon_days, oracle)
     frame = scores[["account_id", "as_of", "band"]].copy()
     frame["as_of"] = pd.to_datetime(frame["as_of"]).astype("datetime64[ns]")
+    known = pd.DatetimeIndex(pd.to_datetime(oracle["as_of"]).unique()).as_unit("ns")
+    unknown = pd.DatetimeIndex(frame["as_of"].unique()).difference(known)
+    if len(unknown):
+        raise ValueError(
+            f"scores at as_of dates the oracle does not cover: {[str(d.date()) for d in unknown[:5]]}; it holds the "
+            f"month starts {known.min().date()} to {known.max().date()}. Score those month starts only."
+        )
     index = pd.MultiIndex.from_frame(frame[["account_id", "as_of"]])
     as_of = frame["as_of"].to_numpy()
     alerted = frame["band"].to_numpy(dtype=object) == alert
@@ -375,6 +389,7 @@ def lead_times(
             "defectors": float(len(out)),
             "warned": float(lead.notna().mean()) if len(out) else float("nan"),
             "median_lead_days": float(out[f"{who}_lead_days"].median()) if len(out) else float("nan"),
+            "median_lead_days_warned": float(lead.median()) if lead.notna().any() else float("nan"),
             "warned_90d": float((lead >= 90).mean()) if len(out) else float("nan"),
         }
     return LeadTimes(accounts=out, summary=pd.DataFrame(summary).T)
