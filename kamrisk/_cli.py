@@ -157,7 +157,12 @@ def _simulator(data: Path, recipe_name: str, simulated: bool) -> tuple[dict, lis
     from .sim import evaluation
 
     recipe = load_recipe(recipe_name)
-    return evaluation(data, horizon_days=recipe.horizon_days, label_kind=recipe.label_kind)
+    try:
+        return evaluation(data, horizon_days=recipe.horizon_days, label_kind=recipe.label_kind)
+    except (ValueError, FileNotFoundError) as exc:
+        from ._errors import OptionError
+
+        raise OptionError(f"--simulated: {exc}") from None
 
 
 RecipeOption = Annotated[

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +20,8 @@ COMPLAINTS = ["complaint", "quality_complaint", "price_dispute", "cross_region_s
               "stock_out"]
 STRATEGY = ["backward_integration", "private_label", "merger_acquisition", "leadership_change", "contraction"]
 START = pd.Timestamp("2023-01-01")
+FAMILIES = ["procurement_change", "channel_conflict", "strategy_shift", "competitor_pressure", "relationship",
+            "contagion"]
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +182,8 @@ def test_truth_holds_together(book: SimulatedBook) -> None:
 
 def test_oracle_knows_who_is_about_to_defect(book: SimulatedBook) -> None:
     oracle, truth = book.oracle, book.truth
-    assert list(oracle.columns) == ["account_id", "as_of", "p_visible_90d", "p_visible_180d"]
+    assert list(oracle.columns) == ["account_id", "as_of", "p_visible_90d", "p_visible_180d", "p_decide_90d",
+                                    "p_decide_180d", *(f"hazard_{f}" for f in FAMILIES), "oracle_cause"]
     assert len(oracle) == 36 * len(book.accounts)
     assert (oracle["as_of"].dt.day == 1).all()
     frame = oracle.merge(truth[["account_id", "visible_on"]], on="account_id", how="left").merge(
@@ -194,6 +199,60 @@ def test_oracle_knows_who_is_about_to_defect(book: SimulatedBook) -> None:
     # calibrated in the large, where the labels are complete
     complete = frame["as_of"] <= book.orders["order_date"].max() - pd.Timedelta(days=180)
     assert frame.loc[complete, "p_visible_180d"].mean() == pytest.approx(soon[complete].mean(), rel=0.35)
+
+
+def _digest(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()[:16]
+
+
+def test_the_book_of_a_seed_stays_the_same_across_versions() -> None:
+    # digests taken before the oracle grew p_decide_* and hazard_*: the oracle must only read the book,
+    # never draw from its random streams, so figures measured on a seed's book stay comparable
+    book = kamrisk.simulate(accounts=300, months=24, seed=3)
+    assert {name: _digest(getattr(book, name)) for name in ("accounts", "orders", "events", "truth")} == {
+        "accounts": "b63374e51b7c3ca0", "orders": "e7109d885c734bc8", "events": "d643977cf64e5bd4",
+        "truth": "c532eb59547c8665"}
+    assert _digest(book.oracle[["account_id", "as_of", "p_visible_90d", "p_visible_180d"]]) == "3bfd980eae92b755"
+
+
+@pytest.fixture(scope="module")
+def oracle_view() -> pd.DataFrame:
+    """The oracle of a 1,000-account book beside each account's decision, on rows where it has a view."""
+    book = kamrisk.simulate(accounts=1000, months=36, seed=3)
+    frame = book.oracle.merge(book.truth[["account_id", "decided_on", "visible_on", "cause"]], on="account_id",
+                              how="left")
+    return frame[frame["p_visible_180d"].notna()]
+
+
+def test_oracle_decides_before_defections_show(oracle_view: pd.DataFrame) -> None:
+    frame = oracle_view
+    undecided = ~(frame["decided_on"] < frame["as_of"])
+    for h in (90, 180):
+        # a defection shows only after the decision: deciding is at least as likely as showing
+        assert (frame.loc[undecided, f"p_decide_{h}d"] >= frame.loc[undecided, f"p_visible_{h}d"]).all()
+        assert (frame.loc[~undecided, f"p_decide_{h}d"] == 0.0).all()  # an account decides once
+        assert frame[f"p_decide_{h}d"].between(0, 1).all()
+    assert (frame["p_decide_90d"] <= frame["p_decide_180d"]).all()
+    # it ranks the accounts that will decide among those that have not yet
+    rows = frame[undecided & (frame["as_of"] <= frame["as_of"].max() - pd.DateOffset(months=6))]
+    soon = (rows["decided_on"] - rows["as_of"]).dt.days.between(0, 179)
+    assert roc_auc_score(soon, rows["p_decide_180d"]) > 0.7
+    assert rows["p_decide_180d"].mean() == pytest.approx(soon.mean(), rel=0.35)
+
+
+def test_oracle_cause_is_the_largest_family_and_names_the_planted_cause(oracle_view: pd.DataFrame) -> None:
+    frame = oracle_view
+    hazards = frame[[f"hazard_{f}" for f in FAMILIES]]
+    assert hazards.notna().all().all() and (hazards >= 0).all().all()
+    assert (frame["oracle_cause"] == np.asarray(FAMILIES)[hazards.to_numpy().argmax(axis=1)]).all()
+    # among accounts deciding in the next 90 days for a planted reason, the oracle's cause is mostly right:
+    # far above the ~1 in 5 of the commonest cause
+    deciding = (frame["decided_on"] - frame["as_of"]).dt.days.between(0, 89) & (frame["cause"] != "none")
+    rows = frame[deciding]
+    assert len(rows) > 300
+    agreement = (rows["oracle_cause"] == rows["cause"]).mean()
+    commonest = rows["cause"].value_counts(normalize=True).iloc[0]
+    assert agreement > 2.5 * commonest, (agreement, commonest)
 
 
 def test_messy_book_loads_with_warnings(tmp_path) -> None:
@@ -224,6 +283,12 @@ def test_write_and_summary(tmp_path) -> None:
         "accounts.parquet", "events.parquet", "oracle.parquet", "orders.parquet", "truth.parquet"]
     assert book.mapping is None
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "truth.parquet"), book.truth, check_dtype=False)
+    again = SimulatedBook.read(tmp_path)
+    for name, frame in _frames(book).items():
+        pd.testing.assert_frame_equal(getattr(again, name), frame, check_dtype=False)
+    (tmp_path / "oracle.parquet").unlink()
+    with pytest.raises(FileNotFoundError, match="oracle.parquet is missing"):
+        SimulatedBook.read(tmp_path)
     line = book.summary()
     assert "\n" not in line and line.startswith("60 accounts") and "defections" in line and "top 20%" in line
 

@@ -11,8 +11,12 @@ It is also the measuring stick for model quality and reason fidelity, so its gro
   base rate (:mod:`kamrisk.sim._hazard`). After the decision the account runs down its share of
   wallet over 1-6 months (a minority within a month) and stops (``full``) or settles at 20-50% (``partial``);
 - ``truth`` holds one row per defection with each family's hazard at the decision and its ``cause``;
-  ``oracle`` the simulator's own probability that a defection becomes visible within 90 and 180 days of
-  each month start.
+  ``oracle`` the simulator's own view at each month start: the probability that a defection becomes
+  visible (``p_visible_*``) and that the account decides (``p_decide_*``) within 90 and 180 days, each
+  driving family's part of the hazard (``hazard_<family>``) and the largest of them (``oracle_cause``).
+  The oracle knows the hazard's state but not the events still to come, so ``p_decide_*`` is the best
+  early-warning ranking there is, and the agreement of ``oracle_cause`` with ``truth.cause`` the ceiling
+  for a model's reasons (:func:`evaluation` measures both beside a model's backtest).
 
 The hazard runs over a hidden burn-in year before the start, so signs are in their steady state on day 0;
 the exported tables start on the start date.
@@ -27,12 +31,35 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._evaluate import evaluation
-
 if TYPE_CHECKING:  # pragma: no cover
     from .._schema import AccountData
 
-__all__ = ["SimulatedBook", "simulate", "top_share", "evaluation"]
+from ._evaluate import (
+    Evaluator,
+    LeadTimes,
+    Scorer,
+    early_catch,
+    early_warning_auc,
+    evaluation,
+    lead_times,
+    oracle_scores,
+    reason_accuracy,
+)
+
+__all__ = [
+    "SimulatedBook",
+    "simulate",
+    "top_share",
+    "evaluation",
+    "Scorer",
+    "Evaluator",
+    "oracle_scores",
+    "early_warning_auc",
+    "early_catch",
+    "reason_accuracy",
+    "lead_times",
+    "LeadTimes",
+]
 
 _BURN_IN = 365  # days simulated before the start so that every sign is in its steady state
 _TAIL = 200  # days of orders drawn beyond the end, so that late decisions still have a visible date
@@ -54,9 +81,21 @@ class SimulatedBook:
         decision, per year). ``visible_on`` is the day after the last order of a full defection and the
         day the lower share settled for a partial one; it may lie after the data end.
     oracle : DataFrame
-        ``account_id, as_of, p_visible_90d, p_visible_180d`` for every account and month start: the
-        simulator's own probability that a defection becomes visible in ``[as_of, as_of + horizon)``.
-        NaN where the defection was already visible before ``as_of``, or the account not yet a customer.
+        One row per account and month start ``as_of``, what the simulator knows then (the hazard's state,
+        not the events still to come):
+
+        - ``p_visible_90d, p_visible_180d``: the probability that a defection becomes visible in
+          ``[as_of, as_of + horizon)``;
+        - ``p_decide_90d, p_decide_180d``: the probability that the account decides to defect in that
+          window; 0 once it has decided, and never below ``p_visible_*`` before;
+        - ``hazard_<family>`` for each driving family (procurement_change, channel_conflict,
+          strategy_shift, competitor_pressure, relationship, contagion): its expected part of the hazard
+          (per year) at a decision in the next 90 days;
+        - ``oracle_cause``: the family with the largest ``hazard_<family>``, the oracle's own guess of the
+          cause. Its agreement with ``truth.cause`` is the ceiling for reason accuracy.
+
+        Every column is NaN (None) where the defection was already visible before ``as_of``, or the
+        account not yet a customer.
     mapping : dict or None
         What ``mapping.yaml`` holds for a messy book; None for a clean one.
     """
@@ -82,6 +121,31 @@ class SimulatedBook:
             )
         return folder
 
+    @classmethod
+    def read(cls, folder: str | Path) -> SimulatedBook:
+        """Read a book written by :meth:`write` (or ``kamrisk simulate --out``) back from ``folder``.
+
+        Raises
+        ------
+        FileNotFoundError
+            When one of the five tables is missing, naming it.
+        """
+        import yaml
+
+        folder = Path(folder)
+        tables = {}
+        for name in ("accounts", "orders", "events", "truth", "oracle"):
+            path = folder / f"{name}.parquet"
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"{path} is missing: a simulated book folder holds accounts, orders, events, truth and "
+                    "oracle .parquet files. Write one with kamrisk.simulate(out=...) or `kamrisk simulate --out`."
+                )
+            tables[name] = pd.read_parquet(path)
+        mapping_file = folder / "mapping.yaml"
+        mapping = yaml.safe_load(mapping_file.read_text(encoding="utf-8")) if mapping_file.is_file() else None
+        return cls(**tables, mapping=mapping)
+
     def to_account_data(self) -> AccountData:
         """The book as validated :class:`~kamrisk.AccountData` (a messy book warns about what it repairs)."""
         from .._schema import AccountData
@@ -98,6 +162,15 @@ class SimulatedBook:
             f"{len(self.truth)} defections ({kinds.get('full', 0)} full, {kinds.get('partial', 0)} partial); "
             f"top 20% of accounts bring {top_share(orders):.0%} of revenue"
         )
+
+
+def _oracle_cause(frame: pd.DataFrame, families: tuple[str, ...]) -> np.ndarray:
+    """The family with the largest ``hazard_<family>`` per row; None where the oracle has no view."""
+    hazards = frame[[f"hazard_{f}" for f in families]].to_numpy()
+    known = ~np.isnan(hazards).any(axis=1)
+    cause = np.full(len(frame), None, dtype=object)
+    cause[known] = np.asarray(families, dtype=object)[hazards[known].argmax(axis=1)]
+    return cause
 
 
 def _canonical_orders(orders: pd.DataFrame, mapping: dict[str, Any] | None) -> pd.DataFrame:
@@ -177,7 +250,7 @@ def simulate(
     del health, campaign
     schedule = make_schedule(streams[3], acc, first, days + _TAIL)
     decisions, states = run(streams[4], acc, schedule, log, -_BURN_IN, days, as_of_days)
-    p90, p180 = oracle(acc, log, states, decisions, as_of_days)
+    seen = oracle(acc, log, states, decisions, as_of_days)
 
     # orders: full defectors stop after their last order (the day before their defection is visible)
     full = decisions.mask & (decisions.floor == 0.0)
@@ -221,10 +294,10 @@ def simulate(
         {
             "account_id": np.tile(acc.ids, len(as_of_days)),
             "as_of": np.repeat(month_starts.to_numpy(), n),
-            "p_visible_90d": p90.ravel(),
-            "p_visible_180d": p180.ravel(),
+            **{name: values.ravel() for name, values in seen.items()},
         }
     )
+    oracle_frame["oracle_cause"] = _oracle_cause(oracle_frame, (*FAMILIES, "contagion"))
     accounts_frame = acc.frame
     mapping = None
     if messy:

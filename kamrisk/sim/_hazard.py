@@ -75,6 +75,7 @@ _AGE_SCALE, _AGE_CAP = 180.0, 180
 _VISIT_DEFICIT, _LOW_SATISFACTION, _NO_EXECUTIVE = 0.07, 0.25, 0.04
 _OPEN_DECAY = 150.0  # the oracle's expected life of an already-open conflict
 _STEP = 5  # days per step of the oracle's forward integration
+_CAUSE_DAYS = 90  # the oracle's cause weighs each family's hazard over a decision in this many days
 _KEY = 1 << 32
 # transition from decision to visibility: abrupt (3-27 days) or a run-down (lognormal, 30-180 days)
 _ABRUPT = {"none": 0.8, "strategy_shift": 0.15, "other": 0.06}
@@ -334,15 +335,24 @@ def oracle(
     decisions: Decisions,
     as_of_days: np.ndarray,
     horizons: tuple[int, ...] = (90, 180),
-) -> list[np.ndarray]:
-    """The simulator's own P(defection visible in ``[as_of, as_of + horizon)``), ``(as_of, accounts)`` each.
+) -> dict[str, np.ndarray]:
+    """The simulator's own view of each account at each as_of, ``(as_of, accounts)`` arrays by column name.
 
-    An account decided before ``as_of`` but not yet visible gets the transition distribution given the time
-    already elapsed. An undecided account gets its hazard integrated forward in steps of a few days: every
-    sign decays as it would with no new event, plus the events its current state makes expected (at the
-    current health), open conflicts fade with the time they take to settle, the relationship term stays
-    where it is and contagion keeps only the peers already visible. NaN where the defection is visible
-    before ``as_of`` or the account is not yet a customer.
+    - ``p_visible_<h>d``: P(defection visible in ``[as_of, as_of + h)``). An account decided before ``as_of``
+      but not yet visible gets the transition distribution given the time already elapsed. An undecided
+      account gets its hazard integrated forward in steps of a few days: every sign decays as it would with
+      no new event, plus the events its current state makes expected (at the current health), open
+      conflicts fade with the time they take to settle, the relationship term stays where it is and
+      contagion keeps only the peers already visible.
+    - ``p_decide_<h>d``: P(decision in ``[as_of, as_of + h)``) from the same forward hazard; 0 for an account
+      that already decided (it decides at most once). Never below ``p_visible_<h>d`` for an undecided one.
+    - ``hazard_<family>`` for :data:`FAMILIES` and ``contagion``: the family's expected part of the hazard
+      (per year) at a decision in the next 90 days: its forward projection weighted by the probability of
+      deciding at each step (further ahead, the events still to come blur the families alike; on a
+      1,000-account book this names the planted cause a little more often than the state at as_of or a
+      180-day weighting). The base rate is the same for everyone and left out.
+
+    Every column is NaN where the defection is visible before ``as_of`` or the account is not yet a customer.
     """
     n, longest = acc.n, max(horizons)
     u = np.arange(0, longest, _STEP, dtype=np.float64)[:, None] + (_STEP - 1) / 2.0  # mid-step offsets
@@ -365,7 +375,10 @@ def oracle(
     type_index = {name: i for i, name in enumerate(EVENT_TYPES)}
     complaint_rows = [type_index[t] for t in COMPLAINTS]
     complaint_weights = np.array([_WEIGHT[t] for t in COMPLAINTS])[:, None]
-    out = [np.full((len(as_of_days), n), np.nan) for _ in horizons]
+    cause_steps = int(np.ceil(_CAUSE_DAYS / _STEP))
+    names = [*(f"p_visible_{h}d" for h in horizons), *(f"p_decide_{h}d" for h in horizons),
+             *(f"hazard_{f}" for f in (*FAMILIES, "contagion"))]
+    out = {name: np.full((len(as_of_days), n), np.nan) for name in names}
     for k, a in enumerate(as_of_days):  # month starts, not accounts
         rates = log.rates_at[:, k, :].astype(np.float64)  # events per day at this as_of
         projected = [np.zeros((len(u), n)) for _ in FAMILIES]
@@ -396,14 +409,21 @@ def oracle(
                             np.where(projected[2] >= largest, _ABRUPT["strategy_shift"], _ABRUPT["other"]))
         elapsed = a - decisions.decided
         pending = seen & (decisions.decided < a) & (decisions.visible >= a)
-        for h_i, horizon in enumerate(horizons):
+        unknown = (seen & (decisions.visible < a)) | (acc.since > a)
+        for horizon in horizons:
             steps = int(np.ceil(horizon / _STEP))
             reach = _transition_cdf(horizon - 1.0 - u[:steps], p_abrupt[:steps])
             fresh = (density[:steps] * reach).sum(axis=0)
             gone = _transition_cdf(elapsed - 1.0, pending_abrupt)
             within = _transition_cdf(elapsed + horizon - 1.0, pending_abrupt)
             waiting = np.clip(np.divide(within - gone, 1.0 - gone, out=np.ones(n), where=gone < 1.0), 0.0, 1.0)
-            p = np.where(pending, waiting, fresh)
-            p[(seen & (decisions.visible < a)) | (acc.since > a)] = np.nan
-            out[h_i][k] = p
+            out[f"p_visible_{horizon}d"][k] = np.where(unknown, np.nan, np.where(pending, waiting, fresh))
+            decide = density[:steps].sum(axis=0)
+            out[f"p_decide_{horizon}d"][k] = np.where(unknown, np.nan, np.where(pending, 0.0, decide))
+        # each family's hazard where a decision in the next _CAUSE_DAYS is expected (weighted by its density):
+        # further out, the events still to come blur every family alike and the cause is less certain
+        near = density[:cause_steps]
+        weight = near / near.sum(axis=0)
+        for family, path in zip((*FAMILIES, "contagion"), projected, strict=True):
+            out[f"hazard_{family}"][k] = np.where(unknown, np.nan, (weight * path[:cause_steps]).sum(axis=0))
     return out
