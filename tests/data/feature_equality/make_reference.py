@@ -1,6 +1,11 @@
 # Wrote the reference with the feature code of main at 212c94b (before the speed rewrite); run from the repository root.
-import warnings, kamrisk, pandas as pd, numpy as np
+import warnings
 from pathlib import Path
+
+import pandas as pd
+
+import kamrisk
+
 warnings.simplefilter('ignore')
 out = Path("tests/data/feature_equality")
 b = kamrisk.simulate(accounts=150, months=24, seed=5, messy=True)
