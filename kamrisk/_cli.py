@@ -95,11 +95,11 @@ def features(
     from ._calendar import as_of_calendar
     from ._errors import ConfigError, DataWarning
     from ._features import build_features
+    from ._outputs import check_output
     from ._schema import load_data
 
+    check_output(out, ("parquet", "csv"))
     suffix = out.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
-        raise ConfigError(f"{out}: unknown output format {out.suffix!r}; use .parquet or .csv.")
     if every is None and (start is not None or end is not None):
         raise ConfigError("--from and --to bound the --every calendar; give --every too (e.g. --every 1M).")
     if every is None and not as_of:
@@ -242,8 +242,9 @@ def score(
         raise KamriskError(f"--lang must be en or zh, got {lang!r}.")
     if reasons not in ("all", "at_risk", "none"):
         raise KamriskError(f"--reasons must be all, at_risk or none, got {reasons!r}.")
-    if out.suffix.lower() not in (".parquet", ".csv", ".xlsx"):
-        raise KamriskError(f"{out}: unknown output format {out.suffix!r}; use .parquet, .csv or .xlsx.")
+    from ._outputs import check_output
+
+    check_output(out, ("parquet", "csv", "xlsx"))
     book, _, _ = _load(data)
     with progress() as bar:
         bar.add_task("Scoring", total=None)
@@ -284,15 +285,19 @@ def report(
     ] = None,
     lang: Annotated[str, typer.Option(help="Language of the report: en or zh.")] = "en",
     top: Annotated[
-        int | None, typer.Option(min=0, help="Cards for the N accounts with the most revenue at risk (default: all).")
-    ] = None,
+        int, typer.Option(min=0, help="Cards for the N accounts with the most revenue at risk (the table lists all).")
+    ] = 200,
     data: Annotated[
         Path | None, typer.Option(help="Data folder: draws each account's monthly revenue of the last 24 months.")
     ] = None,
 ) -> None:
     """Write the account team's report: portfolio, accounts by revenue at risk, a card per account."""
+    from ._outputs import check_output
     from ._report import read_scores, write_report
 
+    check_output(out, ("html", "htm"))
+    if xlsx is not None:
+        check_output(xlsx, ("xlsx",))
     table = read_scores(scores)
     book = _load(data)[0] if data is not None else None
     path = write_report(table, out, xlsx=xlsx, lang=lang, top=top, data=book)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError, KamriskError, ModelError
+from ._errors import DataError, ModelError
 from ._model import check_columns
 
 __all__ = ["score", "ScoreResult", "population_stability", "write_scores", "DRIFT_THRESHOLD", "DriftWarning"]
@@ -213,21 +213,8 @@ def score(
 
 
 def write_scores(scores: pd.DataFrame, out: str | Path) -> Path:
-    """Write scores as parquet, csv or xlsx (by extension); text cells are guarded against formula injection
-    in csv and xlsx."""
-    out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in (".parquet", ".csv", ".xlsx"):
-        raise KamriskError(f"{out}: unknown output format {suffix!r}; use .parquet, .csv or .xlsx.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".parquet":
-        scores.to_parquet(out, index=False)
-        return out
-    from ._safety import neutralise_frame
+    """Write scores as parquet, csv or xlsx (by extension) through :func:`kamrisk._outputs.write_table`:
+    text cells are guarded against formula injection in csv and xlsx, account ids are written exactly."""
+    from ._outputs import write_table
 
-    safe = neutralise_frame(scores)
-    if suffix == ".csv":
-        safe.to_csv(out, index=False)
-    else:
-        safe.to_excel(out, index=False, sheet_name="scores")
-    return out
+    return write_table(scores, out, sheet="scores", id_columns=("account_id",))

@@ -27,7 +27,7 @@ import pandas as pd
 from .._errors import ConfigError, DataError
 from ._text import UI, family_fix, family_name
 
-__all__ = ["write_report", "read_scores", "prepare_scores", "REQUIRED_COLUMNS", "SCORES_FORMATS"]
+__all__ = ["write_report", "read_scores", "prepare_scores", "REQUIRED_COLUMNS", "SCORES_FORMATS", "DEFAULT_TOP"]
 
 REQUIRED_COLUMNS = ("account_id", "as_of", "status", "risk", "band", "revenue_12m", "revenue_at_risk")
 SCORES_FORMATS = (".parquet", ".csv", ".xlsx")
@@ -35,6 +35,7 @@ BANDS = ("high", "medium", "low")
 STATUSES = ("scored", "unscorable")
 ATTRIBUTES = ("name", "owner", "segment", "region", "channel")
 FILTERS = ("band", "owner", "segment", "region")
+DEFAULT_TOP = 200  # cards by default: the accounts with the most revenue at risk (the table lists them all)
 MAX_REASONS = 3
 _TEXT_COLUMNS = (
     "status_reason", *ATTRIBUTES, *(f"reason_{k}" for k in range(1, MAX_REASONS + 1)),
@@ -477,7 +478,7 @@ def write_report(
     *,
     xlsx: str | Path | None = None,
     lang: str = "en",
-    top: int | None = None,
+    top: int | None = DEFAULT_TOP,
     data: Any = None,
 ) -> Path:
     """Write the account team's report of a scores table: one self-contained HTML file (and an Excel workbook).
@@ -493,8 +494,9 @@ def write_report(
         Also write an Excel workbook (``.xlsx``): sheets ``Portfolio`` and ``Reasons``.
     lang : {"en", "zh"}
         Language of the report's own text (the reasons keep the language they were scored in).
-    top : int, optional
-        Cards for this many accounts with the most revenue at risk (default: every scored account).
+    top : int or None, default 200
+        Cards for this many accounts with the most revenue at risk; ``None`` gives every scored account a
+        card. The table lists every account whatever ``top`` is; the cap keeps the file's size bounded.
     data : AccountData, optional
         The book's data: draws each card's monthly revenue over the last 24 months.
 
