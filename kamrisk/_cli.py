@@ -99,10 +99,10 @@ def features(
     from ._errors import OptionError
     from ._features import build_features
     from ._options import parse_as_of
+    from ._outputs import check_output
 
+    check_output(out, ("parquet", "csv"))
     suffix = out.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
-        raise OptionError(f"{out}: unknown output format {out.suffix!r}; use .parquet or .csv.")
     if every is None and (start is not None or end is not None):
         raise OptionError("--from and --to bound the --every calendar; give --every too (e.g. --every 1M).")
     if every is None and not as_of:
@@ -257,10 +257,13 @@ def score(
     """Score every account at as_of: risk, band, revenue at risk, reasons, cause and action."""
     import warnings
 
-    from ._score import DriftWarning, check_scores_path, write_scores
+    from ._options import check_lang, check_reasons
+    from ._outputs import check_output
+    from ._score import DriftWarning, write_scores
     from ._score import score as run
 
-    check_scores_path(out)
+    check_lang(lang), check_reasons(reasons)  # before any work: loading a book takes a while
+    check_output(out, ("parquet", "csv", "xlsx"))
     book = _load(data)
     with progress() as bar:
         bar.add_task("Scoring", total=None)
@@ -305,8 +308,8 @@ def report(
     ] = None,
     lang: Annotated[str, typer.Option(help="Language of the report: en or zh.")] = "en",
     top: Annotated[
-        int | None, typer.Option(min=0, help="Cards for the N accounts with the most revenue at risk (default: all).")
-    ] = None,
+        int, typer.Option(min=0, help="Cards for the N accounts with the most revenue at risk (the table lists all).")
+    ] = 200,
     data: Annotated[
         Path | None, typer.Option(help="Data folder: draws each account's monthly revenue of the last 24 months.")
     ] = None,
@@ -315,8 +318,12 @@ def report(
     = None,
 ) -> None:
     """Write the account team's report: portfolio, accounts by revenue at risk, a card per account."""
+    from ._outputs import check_output
     from ._report import read_scores, write_report
 
+    check_output(out, ("html", "htm"))
+    if xlsx is not None:
+        check_output(xlsx, ("xlsx",))
     table = read_scores(scores)
     sign_catalog = _catalog(catalog)
     book = _load(data) if data is not None else None

@@ -8,7 +8,6 @@ sorted by revenue at risk.
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import KamriskError, ModelError
+from ._errors import ModelError
 from ._model import check_columns
 from ._options import check_lang, check_reasons, parse_as_of
 from ._predict import model_columns
 
-__all__ = ["score", "ScoreResult", "population_stability", "write_scores", "check_scores_path", "DRIFT_THRESHOLD",
-           "DriftWarning"]
+__all__ = ["score", "ScoreResult", "population_stability", "write_scores", "DRIFT_THRESHOLD", "DriftWarning"]
 
 DRIFT_THRESHOLD = 0.2
 _ATTRIBUTES = ("name", "owner", "segment", "region", "channel")
@@ -225,37 +223,9 @@ def score(
     return ScoreResult(scores=out, drift=drift)
 
 
-def check_scores_path(out: str | Path) -> Path:
-    """Refuse, before any work, an output path of an unknown format or in a folder that cannot be written."""
-    from ._errors import OptionError
-
-    out = Path(out)
-    if out.suffix.lower() not in (".parquet", ".csv", ".xlsx"):
-        raise OptionError(f"{out}: unknown output format {out.suffix!r}; use .parquet, .csv or .xlsx.")
-    folder = out.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise OptionError(f"{out}: cannot write there ({folder} is not a writable folder).")
-    return out
-
-
 def write_scores(scores: pd.DataFrame, out: str | Path) -> Path:
-    """Write scores as parquet, csv or xlsx (by extension); text cells are guarded against formula injection
-    in csv and xlsx."""
-    out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in (".parquet", ".csv", ".xlsx"):
-        raise KamriskError(f"{out}: unknown output format {suffix!r}; use .parquet, .csv or .xlsx.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".parquet":
-        scores.to_parquet(out, index=False)
-        return out
-    from ._safety import neutralise_frame
+    """Write scores as parquet, csv or xlsx (by extension) through :func:`kamrisk._outputs.write_table`:
+    text cells are guarded against formula injection in csv and xlsx, account ids are written exactly."""
+    from ._outputs import write_table
 
-    safe = neutralise_frame(scores)
-    if suffix == ".csv":
-        safe.to_csv(out, index=False)
-    else:
-        safe.to_excel(out, index=False, sheet_name="scores")
-    return out
+    return write_table(scores, out, sheet="scores", id_columns=("account_id",))

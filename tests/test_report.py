@@ -515,3 +515,27 @@ def test_report_works_in_a_browser(report_en, browser, tmp_path):
 
     problems = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
     assert problems == []
+
+
+# -- size ---------------------------------------------------------------------------------------------------------
+def test_a_big_book_lists_every_account_but_cards_only_the_top_200(scores, tmp_path):
+    from kamrisk._report import DEFAULT_TOP
+
+    latest = scores[(scores["as_of"] == AS_OF) & (scores["status"] == "scored")]
+    copies = []
+    for k in range(5000 // len(latest) + 1):
+        copy = latest.copy()
+        copy["account_id"] = [f"B{k:04d}{i}" for i in range(len(copy))]
+        copy["name"] = copy["name"] + f" {k}"
+        copy["revenue_at_risk"] = copy["revenue_at_risk"] * (1 + k / 1000)
+        copies.append(copy)
+    big = pd.concat(copies, ignore_index=True).head(5000)
+    html = write_report(big, tmp_path / "r.html").read_text(encoding="utf-8")
+    body = tbody(html)
+    assert body.count("<tr data-account=") == 5000
+    assert all(f'data-account="{a}"' in body for a in big["account_id"])
+    assert html.count('<article class="card') == DEFAULT_TOP
+    top = big.sort_values("revenue_at_risk", ascending=False)["account_id"].head(DEFAULT_TOP)
+    cards = html.split('<section id="cards">', 1)[1]
+    assert all(f'data-account="{a}"' in cards for a in top)
+    assert len(html.encode("utf-8")) < 8_000_000  # about 1 KB a table row; the cards stay a fixed cost

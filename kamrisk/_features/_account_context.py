@@ -17,9 +17,7 @@ _WINDOW = {"window": Param("window", required=False, default="365d")}
 @register("tenure_days", unit="days", source="accounts")
 def tenure_days(ctx: Context) -> np.ndarray:
     """Days since the relationship began (``since``; the first order when unknown or not yet begun)."""
-    lines = ctx.order_lines
-    first_order = pd.Series(lines["day"].to_numpy()).groupby(lines["code"].to_numpy()).min()
-    start = first_order.reindex(np.arange(ctx.n_accounts)).to_numpy(dtype=float)
+    start = ctx.book.first_order_day()
     accounts = ctx.data.accounts
     if "since" in accounts:
         since = to_days(accounts["since"]).astype(float)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
 
 from .._schema import AccountData
 
-__all__ = ["Timeline", "Context", "to_days", "as_of_index", "NEVER"]
+__all__ = ["Timeline", "Book", "book_of", "Context", "to_days", "as_of_index", "NEVER"]
 
 _SPAN = np.int64(1 << 24)  # key = code * _SPAN + day + _OFFSET: one account's days never reach the next's
 _OFFSET = np.int64(1 << 23)
@@ -131,22 +132,205 @@ class Timeline:
         return np.where(index >= 0, np.asarray(values, dtype=float)[np.maximum(index, 0)], np.nan)
 
 
+class Book:
+    """What the sign kinds need from one validated book, computed once and shared by every call.
+
+    Accounts, order lines and event types are encoded as integer codes; orders are sorted by (account,
+    day) and summed per day; events are sorted deterministically. None of this depends on as_of, so
+    :func:`book_of` keeps one ``Book`` per :class:`~kamrisk.AccountData` and ``build_features`` at
+    another date (or ``make_labels`` after it) starts from the sorted arrays. Results derived from the
+    book alone (event timelines, line pairs) are memoised in :meth:`memo`.
+
+    The book is rebuilt when a table of the ``AccountData`` is replaced; the tables are treated as
+    read-only once validated (changing a frame in place is not detected).
+    """
+
+    def __init__(self, data: AccountData) -> None:
+        self.tables = (data.orders, data.events, data.accounts)
+        self.account_ids = pd.Index(data.accounts["account_id"].astype(str))
+        self.n_accounts = len(self.account_ids)
+        self._memo: dict[Hashable, Any] = {}
+        self._prepare_orders()
+
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def account_codes(self, ids: pd.Series) -> np.ndarray:
+        """Position in ``accounts`` of each id (-1 when absent); one hash pass, ids cast once per distinct value."""
+        codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+        positions = self.account_ids.get_indexer(pd.Index(uniques).astype(str)).astype(np.int64)
+        return np.where(codes >= 0, positions[np.maximum(codes, 0)] if len(positions) else -1, -1)
+
+    # -- orders ------------------------------------------------------------------------------------
+    def _prepare_orders(self) -> None:
+        orders = self.tables[0]
+        code = self.account_codes(orders["account_id"])
+        day = to_days(orders["order_date"])
+        amount = orders["amount"].to_numpy(dtype=float)
+        key = code * _SPAN + day + _OFFSET  # (account, day) in one int64: sorts like the pair
+        order = np.lexsort((amount, key))  # deterministic whatever the input row order
+        key, code, day, amount = key[order], code[order], day[order], amount[order]
+        positive = amount > 0
+        counted = positive.copy()
+        if "order_id" in orders:
+            # lines of one order count once, on the order's first day
+            ids, _ = pd.factorize(orders["order_id"], use_na_sentinel=True)
+            ids = ids.astype(np.int64)[order]
+            known = (ids >= 0) & positive
+            pair = code[known] * np.int64(max(int(ids.max()) + 1, 1)) + ids[known]
+            counted[np.flatnonzero(known)[pd.Series(pair).duplicated().to_numpy()]] = False
+        self.order = order
+        self.order_lines = pd.DataFrame({"code": code, "day": day, "amount": amount, "row": order})
+        # summed per (account, day) by pandas (compensated sums), rows within a day in the order above
+        daily = pd.DataFrame(
+            {
+                "net": amount,
+                "gross": np.where(positive, amount, 0.0),
+                "returns": np.where(positive, 0.0, -amount),
+                "orders": counted.astype(float),
+            }
+        ).groupby(key, sort=False).sum()
+        daily_key = daily.index.to_numpy(dtype=np.int64)
+        daily.insert(0, "day", daily_key % _SPAN - _OFFSET)
+        daily.insert(0, "code", daily_key // _SPAN)
+        self.daily_orders = daily.reset_index(drop=True)
+        daily = self.daily_orders
+        self.orders = Timeline(daily["code"].to_numpy(), daily["day"].to_numpy())
+        for name in ("net", "gross", "returns", "orders"):
+            self.orders.add(name, daily[name].to_numpy())
+        buying = daily.loc[daily["gross"] > 0]
+        self.order_days = Timeline(buying["code"].to_numpy(), buying["day"].to_numpy())
+
+    def first_order_day(self) -> np.ndarray:
+        """Day of each account's first order line (any amount), NaN for an account without orders."""
+
+        def compute() -> np.ndarray:
+            out = np.full(self.n_accounts, np.nan)
+            lines = self.order_lines
+            code = lines["code"].to_numpy()
+            if len(code):
+                starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])  # sorted by (account, day)
+                out[code[starts]] = lines["day"].to_numpy()[starts]
+            return out
+
+        return self.memo("first_order_day", compute)
+
+    def line_codes(self, column: str) -> np.ndarray:
+        """Code of ``column`` (category or product) for each sorted order line; -1 when unknown."""
+
+        def compute() -> np.ndarray:
+            codes, _ = pd.factorize(self.tables[0][column], use_na_sentinel=True)
+            return codes.astype(np.int64)[self.order]
+
+        return self.memo(("line_codes", column), compute)
+
+    # -- events ------------------------------------------------------------------------------------
+    @property
+    def events(self) -> pd.DataFrame | None:
+        return self.memo("events", self._prepare_events)
+
+    def _prepare_events(self) -> pd.DataFrame | None:
+        events = self.tables[1]
+        if events is None:
+            return None
+        n = len(events)
+        code = self.account_codes(events["account_id"])
+        day = to_days(events["event_date"])
+        type_codes, types = _sorted_codes(events["event_type"], str)
+        value = events["value"].to_numpy(dtype=float) if "value" in events else np.full(n, np.nan)
+        resolved = to_days(events["resolved_date"]) if "resolved_date" in events else np.full(n, NEVER)
+        if "level" in events:
+            level_codes, levels = _sorted_codes(events["level"], lambda v: str(v).lower(), missing="")
+        else:
+            levels, level_codes = np.array([""], dtype=object), np.zeros(n, dtype=np.int64)
+        # deterministic whatever the input row order: ties on a day are broken by content (NaN values last)
+        order = np.lexsort((level_codes, resolved, value, type_codes, day, code))
+        return pd.DataFrame(
+            {
+                "code": code[order],
+                "day": day[order],
+                "type": pd.Categorical.from_codes(type_codes[order], categories=pd.Index(types, dtype=object)),
+                "value": value[order],
+                "resolved": resolved[order],
+                "level": pd.Categorical.from_codes(level_codes[order], categories=pd.Index(levels, dtype=object)),
+            }
+        )
+
+    def events_of(self, types: Sequence[str], *, with_value: bool = False) -> pd.DataFrame:
+        """Events of the given types (and with a value, when asked), deterministic order."""
+        frame = self.events
+        assert frame is not None
+
+        def select() -> pd.DataFrame:
+            wanted = frame["type"].cat.categories.get_indexer(list(types))
+            mask = np.isin(frame["type"].cat.codes.to_numpy(), wanted[wanted >= 0])
+            if with_value:
+                mask = mask & ~np.isnan(frame["value"].to_numpy())
+            return frame.loc[mask].reset_index(drop=True)
+
+        return self.memo(("events", tuple(types), with_value), select)
+
+    def event_timeline(self, types: Sequence[str], *, with_value: bool = False) -> Timeline:
+        """Timeline of the events of ``types`` by event day, with the sum ``value`` when ``with_value``."""
+
+        def build() -> Timeline:
+            frame = self.events_of(types, with_value=with_value)
+            timeline = Timeline(frame["code"].to_numpy(), frame["day"].to_numpy())
+            if with_value:
+                timeline.add("value", frame["value"].to_numpy())
+            return timeline
+
+        return self.memo(("event_timeline", tuple(types), with_value), build)
+
+
+def _sorted_codes(values: pd.Series, text: Callable[[Any], str], missing: str | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of ``text(value)`` (``missing`` for a missing value) numbered in the sort order of the texts.
+
+    ``text`` runs once per distinct value, not per row; sorting by the codes sorts by the texts.
+    """
+    raw, distinct = pd.factorize(values, use_na_sentinel=True)
+    fill = text(np.nan) if missing is None else missing
+    texts = np.array([text(v) for v in distinct] + [fill], dtype=object)
+    names, position = np.unique(texts, return_inverse=True)
+    return position[np.where(raw >= 0, raw, len(distinct))].astype(np.int64), names
+
+
+_BOOKS: WeakKeyDictionary[AccountData, Book] = WeakKeyDictionary()
+
+
+def book_of(data: AccountData) -> Book:
+    """The :class:`Book` of ``data``, built on first use and kept while ``data`` lives."""
+    book = _BOOKS.get(data)
+    tables = (data.orders, data.events, data.accounts)
+    if book is None or any(a is not b for a, b in zip(book.tables, tables, strict=True)):
+        book = _BOOKS[data] = Book(data)
+    return book
+
+
 class Context:
     """Everything the sign kinds need for one call of ``build_features``.
 
     Rows are the active (account, as_of) pairs, ordered by account then as_of: ``codes`` (account code:
     position in ``data.accounts``), ``t`` (as-of day number). ``all_codes``/``all_t`` cover every account
-    at every as-of date (for peer groups and ranks). Intermediate results are memoised in :meth:`memo`.
+    at every as-of date (for peer groups and ranks). Intermediate results are memoised in :meth:`memo`;
+    what depends on the book alone lives in ``book`` (a :class:`Book`, shared between calls).
     """
 
     def __init__(self, data: AccountData, as_of: pd.DatetimeIndex, active_days: int = 365) -> None:
         self.data = data
+        self.book = book_of(data)
         self.as_of = as_of
-        self.account_ids = pd.Index(data.accounts["account_id"].astype(str))
-        self.n_accounts = len(self.account_ids)
+        self.account_ids = self.book.account_ids
+        self.n_accounts = self.book.n_accounts
         self.as_of_days = to_days(as_of)
         self._memo: dict[Hashable, Any] = {}
-        self._prepare_orders()
+        self.order_lines = self.book.order_lines
+        self.daily_orders = self.book.daily_orders
+        self.orders = self.book.orders
+        self.order_days = self.book.order_days
         n, m = self.n_accounts, len(self.as_of_days)
         self.all_codes = np.repeat(np.arange(n, dtype=np.int64), m)
         self.all_t = np.tile(self.as_of_days, n)
@@ -155,7 +339,7 @@ class Context:
         self.codes = self.all_codes[active]
         self.t = self.all_t[active]
         self.as_of_position = np.tile(np.arange(m), n)[active]
-        self.events = self._prepare_events()
+        self.events = self.book.events
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -172,41 +356,7 @@ class Context:
         return self._memo[key]
 
     def account_codes(self, ids: pd.Series) -> np.ndarray:
-        return self.account_ids.get_indexer(ids.astype(str)).astype(np.int64)
-
-    # -- orders ------------------------------------------------------------------------------------
-    def _prepare_orders(self) -> None:
-        orders = self.data.orders
-        code = self.account_codes(orders["account_id"])
-        day = to_days(orders["order_date"])
-        amount = orders["amount"].to_numpy(dtype=float)
-        order = np.lexsort((amount, day, code))  # deterministic whatever the input row order
-        code, day, amount = code[order], day[order], amount[order]
-        positive = amount > 0
-        counted = positive.copy()
-        if "order_id" in orders:
-            # lines of one order count once, on the order's first day
-            ids = orders["order_id"].to_numpy(dtype=object)[order]
-            known = pd.notna(ids) & positive
-            repeated = pd.DataFrame({"c": code[known], "o": ids[known].astype(str)}).duplicated().to_numpy()
-            counted[np.flatnonzero(known)[repeated]] = False
-        self.order_lines = pd.DataFrame({"code": code, "day": day, "amount": amount, "row": order})
-        daily = pd.DataFrame(
-            {
-                "code": code,
-                "day": day,
-                "net": amount,
-                "gross": np.where(positive, amount, 0.0),
-                "returns": np.where(positive, 0.0, -amount),
-                "orders": counted.astype(float),
-            }
-        ).groupby(["code", "day"], sort=True).sum().reset_index()
-        self.daily_orders = daily
-        self.orders = Timeline(daily["code"].to_numpy(), daily["day"].to_numpy())
-        for name in ("net", "gross", "returns", "orders"):
-            self.orders.add(name, daily[name].to_numpy())
-        buying = daily.loc[daily["gross"] > 0]
-        self.order_days = Timeline(buying["code"].to_numpy(), buying["day"].to_numpy())
+        return self.book.account_codes(ids)
 
     def order_sum(self, measure: str, start: int, end: int = 0, *, everyone: bool = False) -> np.ndarray:
         """Sum of ``measure`` (net, gross, returns, orders) over ``[as_of - start, as_of - end)``."""
@@ -217,55 +367,17 @@ class Context:
         )
 
     # -- events ------------------------------------------------------------------------------------
-    def _prepare_events(self) -> pd.DataFrame | None:
-        events = self.data.events
-        if events is None:
-            return None
-        frame = pd.DataFrame(
-            {
-                "code": self.account_codes(events["account_id"]),
-                "day": to_days(events["event_date"]),
-                "type": events["event_type"].astype(str).to_numpy(dtype=object),
-                "value": events["value"].to_numpy(dtype=float) if "value" in events else np.nan,
-                "resolved": to_days(events["resolved_date"]) if "resolved_date" in events else NEVER,
-                "level": (
-                    events["level"].astype(object).where(events["level"].notna(), "").astype(str).str.lower()
-                    if "level" in events else ""
-                ),
-            }
-        )
-        # deterministic whatever the input row order: ties on a day are broken by content
-        return frame.sort_values(["code", "day", "type", "value", "resolved", "level"],
-                                 na_position="last", kind="stable").reset_index(drop=True)
-
     def has_event_columns(self, columns: Sequence[str]) -> bool:
         events = self.data.events
         return events is not None and all(c in events.columns for c in columns)
 
     def events_of(self, types: Sequence[str], *, with_value: bool = False) -> pd.DataFrame:
         """Events of the given types (and with a value, when asked), deterministic order."""
-        assert self.events is not None
-
-        def select() -> pd.DataFrame:
-            frame = self.events
-            mask = frame["type"].isin(list(types)).to_numpy()
-            if with_value:
-                mask = mask & frame["value"].notna().to_numpy()
-            return frame.loc[mask].reset_index(drop=True)
-
-        return self.memo(("events", tuple(types), with_value), select)
+        return self.book.events_of(types, with_value=with_value)
 
     def event_timeline(self, types: Sequence[str], *, with_value: bool = False) -> Timeline:
         """Timeline of the events of ``types`` by event day, with the sum ``value`` when ``with_value``."""
-
-        def build() -> Timeline:
-            frame = self.events_of(types, with_value=with_value)
-            timeline = Timeline(frame["code"].to_numpy(), frame["day"].to_numpy())
-            if with_value:
-                timeline.add("value", frame["value"].to_numpy())
-            return timeline
-
-        return self.memo(("event_timeline", tuple(types), with_value), build)
+        return self.book.event_timeline(types, with_value=with_value)
 
     def rows_at(self, position: int) -> np.ndarray:
         """Row numbers of the as-of date at ``position``."""

@@ -27,7 +27,7 @@ def _resolved_timeline(ctx: Context, types: tuple[str, ...]) -> Timeline:
         timeline.add("days_to_resolve", (frame["resolved"] - frame["day"]).to_numpy(dtype=float))
         return timeline
 
-    return ctx.memo(("resolved_timeline", types), build)
+    return ctx.book.memo(("resolved_timeline", types), build)
 
 
 @register("open_events", unit="count", source="events", columns=("resolved_date",), params={"types": _TYPES})
@@ -76,11 +76,15 @@ def _month_of(days: np.ndarray) -> np.ndarray:
 def peak_month(ctx: Context, history: int) -> np.ndarray:
     """The calendar month (0-11) with the most gross orders over ``[as_of - history, as_of)``."""
 
-    def compute() -> np.ndarray:
+    def month_timeline() -> Timeline:
         daily = ctx.daily_orders
         codes = daily["code"].to_numpy() * 12 + _month_of(daily["day"].to_numpy())
         timeline = Timeline(codes, daily["day"].to_numpy())
         timeline.add("gross", daily["gross"].to_numpy())
+        return timeline
+
+    def compute() -> np.ndarray:
+        timeline = ctx.book.memo("orders_by_month", month_timeline)
         by_month = np.column_stack(
             [timeline.sum("gross", ctx.codes * 12 + m, ctx.t - history, ctx.t) for m in range(12)]
         )
@@ -100,9 +104,12 @@ def peak_season_events(ctx: Context, types: tuple[str, ...], window: int, histor
     The peak season is the peak month (most orders over ``history`` before as_of) and ``season`` months
     either side of it.
     """
-    frame = ctx.events_of(types)
-    days = frame["day"].to_numpy()
-    timeline = Timeline(frame["code"].to_numpy() * 12 + _month_of(days), days)
+    def build() -> Timeline:
+        frame = ctx.events_of(types)
+        days = frame["day"].to_numpy()
+        return Timeline(frame["code"].to_numpy() * 12 + _month_of(days), days)
+
+    timeline = ctx.book.memo(("events_by_month", types), build)
     peak = peak_month(ctx, history)
     out = np.zeros(len(ctx))
     for m in range(12):  # a loop over calendar months, vectorised over accounts and dates

@@ -4,7 +4,6 @@ trend, reorder rhythm, breadth of the range bought, returns and cancellations.""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ._base import Context, Timeline
 from ._registry import Param, register
@@ -122,6 +121,27 @@ def _line_column(ctx: Context) -> str | None:
     return next((c for c in ("category", "product") if c in orders), None)
 
 
+def _line_pairs(ctx: Context, column: str) -> tuple[Timeline, np.ndarray, np.ndarray]:
+    """Per book: (timeline of the days each (account, line) pair was bought, the account of each pair,
+    each account's first day with a known line bought), from the line codes encoded once."""
+    book = ctx.book
+
+    def compute() -> tuple[Timeline, np.ndarray, np.ndarray]:
+        lines = book.order_lines
+        line = book.line_codes(column)
+        keep = (lines["amount"].to_numpy() > 0) & (line >= 0)
+        code, day = lines["code"].to_numpy()[keep], lines["day"].to_numpy()[keep]
+        n_lines = np.int64(max(int(line.max()) + 1, 1)) if len(line) else np.int64(1)
+        pairs, pair_code = np.unique(code * n_lines + line[keep], return_inverse=True)
+        first_known = np.full(book.n_accounts, np.inf)
+        if len(code):  # lines are sorted by (account, day): an account's first row is its first day
+            starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+            first_known[code[starts]] = day[starts]
+        return Timeline(pair_code, day), pairs // n_lines, first_known
+
+    return book.memo(("line_pairs", column), compute)
+
+
 def _lines_bought(ctx: Context, window: int, offset: int) -> np.ndarray:
     """Distinct product lines bought in ``[as_of - offset - window, as_of - offset)``."""
 
@@ -129,21 +149,13 @@ def _lines_bought(ctx: Context, window: int, offset: int) -> np.ndarray:
         column = _line_column(ctx)
         if column is None:
             return np.full(len(ctx), np.nan)
-        lines = ctx.order_lines.loc[ctx.order_lines["amount"] > 0]
-        names = ctx.data.orders[column].to_numpy(dtype=object)[lines["row"].to_numpy()]
-        known = pd.notna(names)
-        pairs = pd.DataFrame({"code": lines["code"].to_numpy()[known], "line": names[known].astype(str)})
-        pair_code = pairs.groupby(["code", "line"], sort=True).ngroup().to_numpy(dtype=np.int64)
-        pair_account = pairs.drop_duplicates().sort_values(["code", "line"])["code"].to_numpy(np.int64)
-        timeline = Timeline(pair_code, lines["day"].to_numpy()[known])
+        timeline, pair_account, first_known = _line_pairs(ctx, column)
         every_pair = np.arange(len(pair_account), dtype=np.int64)
         # NaN for an account without any order of a known line before as_of
-        first_known = np.full(ctx.n_accounts, np.inf)
-        np.minimum.at(first_known, pairs["code"].to_numpy(), lines["day"].to_numpy()[known])
         out = np.where(first_known[ctx.codes] < ctx.t, 0.0, np.nan)
         for position, day in enumerate(ctx.as_of_days):  # a loop over as-of dates, vectorised over accounts
             end = day - offset
-            last = timeline.last_day(every_pair, np.full(len(every_pair), end))
+            last = timeline.last_day(every_pair, end)
             bought = (last >= end - window).astype(float)
             per_account = np.bincount(pair_account, weights=bought, minlength=ctx.n_accounts)
             rows = ctx.rows_at(position)

@@ -44,7 +44,10 @@ def level_share(ctx: Context, types: tuple[str, ...], level: str, window: int) -
 
 def _latest_value(ctx: Context, types: tuple[str, ...], nth: int) -> np.ndarray:
     timeline: Timeline = ctx.event_timeline(types, with_value=True)
-    values = timeline.sorted(ctx.events_of(types, with_value=True)["value"].to_numpy(dtype=float))
+    values = ctx.book.memo(
+        ("sorted_values", types),
+        lambda: timeline.sorted(ctx.events_of(types, with_value=True)["value"].to_numpy(dtype=float)),
+    )
     return Timeline.take(values, timeline.last(ctx.codes, ctx.t, nth))
 
 

@@ -28,7 +28,7 @@ from .._errors import DataError, OptionError
 from .._options import check_lang
 from ._text import UI
 
-__all__ = ["write_report", "read_scores", "prepare_scores", "REQUIRED_COLUMNS", "SCORES_FORMATS"]
+__all__ = ["write_report", "read_scores", "prepare_scores", "REQUIRED_COLUMNS", "SCORES_FORMATS", "DEFAULT_TOP"]
 
 REQUIRED_COLUMNS = ("account_id", "as_of", "status", "risk", "band", "revenue_12m", "revenue_at_risk")
 SCORES_FORMATS = (".parquet", ".csv", ".xlsx")
@@ -36,6 +36,7 @@ BANDS = ("high", "medium", "low")
 STATUSES = ("scored", "unscorable")
 ATTRIBUTES = ("name", "owner", "segment", "region", "channel")
 FILTERS = ("band", "owner", "segment", "region")
+DEFAULT_TOP = 200  # cards by default: the accounts with the most revenue at risk (the table lists them all)
 MAX_REASONS = 3
 _TEXT_COLUMNS = (
     "status_reason", *ATTRIBUTES, *(f"reason_{k}" for k in range(1, MAX_REASONS + 1)),
@@ -481,7 +482,7 @@ def write_report(
     *,
     xlsx: str | Path | None = None,
     lang: str = "en",
-    top: int | None = None,
+    top: int | None = DEFAULT_TOP,
     data: Any = None,
     catalog: Any = None,
 ) -> Path:
@@ -498,8 +499,9 @@ def write_report(
         Also write an Excel workbook (``.xlsx``): sheets ``Portfolio`` and ``Reasons``.
     lang : {"en", "zh"}
         Language of the report's own text (the reasons keep the language they were scored in).
-    top : int, optional
-        Cards for this many accounts with the most revenue at risk (default: every scored account).
+    top : int or None, default 200
+        Cards for this many accounts with the most revenue at risk; ``None`` gives every scored account a
+        card. The table lists every account whatever ``top`` is; the cap keeps the file's size bounded.
     data : AccountData, optional
         The book's data: draws each card's monthly revenue over the last 24 months.
     catalog : Catalog, optional
