@@ -15,7 +15,7 @@ and prints, with :mod:`kamrisk.sim`'s evaluators:
 - lead time over the monthly scores: days between an account's first high band and the day its orders
   stop, median and share warned at least 90 days ahead, against the oracle at the same alert budget.
 
-Only the public API is used (the recency and logistic baselines are rebuilt here as the backtest defines them).
+The recency and logistic baselines are the backtest's own.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 import kamrisk
+from kamrisk._backtest import _logistic_scores, _recency_score
 from kamrisk.sim import evaluation, lead_times, reason_accuracy
 
 
@@ -39,48 +40,12 @@ def _before(book: kamrisk.sim.SimulatedBook, cutoff: pd.Timestamp) -> kamrisk.Ac
     return kamrisk.AccountData(orders=orders, events=events, accounts=book.accounts)
 
 
-def _recency(X: pd.DataFrame) -> np.ndarray:
-    """Days since the last order over the account's own reorder gap (the book's median gap when it has none)."""
-    gap = X["typical_reorder_gap_days"].astype(float)
-    gap = gap.fillna(gap.groupby(level="as_of").transform("median")).clip(lower=1.0)
-    return (X["days_since_last_order"].astype(float) / gap).to_numpy()
-
-
-def _logistic(X_train: pd.DataFrame, y_train: np.ndarray, X_test: pd.DataFrame) -> np.ndarray:
-    """The backtest's logistic baseline: imputed, scaled numeric features and one-hot categories, C=0.1."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    categorical = [c for c in X_train.columns if isinstance(X_train[c].dtype, pd.CategoricalDtype)]
-    numeric = [c for c in X_train.columns if c not in categorical and X_train[c].notna().any()]
-
-    def prepare(X: pd.DataFrame) -> pd.DataFrame:
-        out = X[numeric + categorical].copy()
-        for c in categorical:
-            out[c] = out[c].astype(object).where(out[c].notna(), "missing").astype(str)
-        out[numeric] = out[numeric].astype(float).replace([np.inf, -np.inf], np.nan)
-        return out
-
-    pipe = make_pipeline(
-        ColumnTransformer([
-            ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()), numeric),
-            ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=20), categorical),
-        ]),
-        LogisticRegression(max_iter=2000, C=0.1, random_state=7),
-    )
-    pipe.fit(prepare(X_train), y_train)
-    return pipe.predict_proba(prepare(X_test))[:, 1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--config", default="default")
+    parser.add_argument("--recipe", "--config", dest="recipe", default="default")
     parser.add_argument("--cutoff", default="2025-06-01")
     args = parser.parse_args()
     cutoff = pd.Timestamp(args.cutoff)
@@ -90,28 +55,29 @@ def main() -> None:
         warnings.simplefilter("ignore", kamrisk.DataWarning)
         full = book.to_account_data()
         past = _before(book, cutoff)
-    trained = kamrisk.train(past, args.config, track=False)
-    horizon = int(trained.config.horizon_days)
-    label_kind = str(trained.config.label_kind)
+    trained = kamrisk.train(past, args.recipe, track=False)
+    horizon = trained.recipe.horizon_days
+    label_kind = trained.recipe.label_kind
     dates = pd.DatetimeIndex(sorted(book.oracle["as_of"].unique()))  # the month starts the oracle covers
     dates = dates[dates >= cutoff]
     test_dates = dates[:2]
-    bundle = trained.bundle()
+    model = trained.trained
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # drift warnings: the point of scoring out of time
-        scores = kamrisk.score(full, bundle=bundle, as_of=dates, reasons="none").scores
-        explained = kamrisk.score(full, bundle=bundle, as_of=test_dates, reasons="all").scores
-    print(f"{book.summary()}\ntrained on data before {cutoff.date()} ({args.config!r}, {horizon}-day horizon); "
+        scores = kamrisk.score(full, model, as_of=dates, reasons="none").scores
+        explained = kamrisk.score(full, model, as_of=test_dates, reasons="all").scores
+    print(f"{book.summary()}\ntrained on data before {cutoff.date()} ({args.recipe!r}, {horizon}-day horizon); "
           f"scored monthly {dates[0].date()} to {dates[-1].date()}; {time.perf_counter() - started:.0f} s")
 
     # early warning at the cutoff and the month after, every scorer on the same (scored) rows
     scored = explained[explained["status"] == "scored"]
     pred = scored.set_index(["account_id", "as_of"])[["risk", "band", "cause_family"]].rename(columns={"risk": "model"})
-    X = kamrisk.build_features(full, test_dates).reindex(pred.index)
-    pred["recency"] = _recency(X)
+    X = kamrisk.build_features(full, test_dates, catalog=model.catalog).reindex(pred.index)
+    pred["recency"] = _recency_score(X)
     labelled = trained.labels["label"].notna().to_numpy()
     columns = list(trained.X.columns)
-    pred["logistic"] = _logistic(trained.X[labelled], trained.labels.loc[labelled, "label"].to_numpy(), X[columns])
+    pred["logistic"] = _logistic_scores(trained.X[labelled], trained.labels.loc[labelled, "label"].to_numpy(),
+                                        X[columns], trained.recipe.seed)
     _, evaluators = evaluation(book, horizon_days=horizon, label_kind=label_kind)
     figures: dict[str, float] = {}
     for evaluate in evaluators:

@@ -65,19 +65,21 @@ def training_table(data: Any, recipe: Recipe, catalog: Catalog, as_of: Any = Non
     """Features and labels of the recipe at its calendar (or the given as_of dates).
 
     Rows of accounts that have already lapsed (:func:`kamrisk._stages.lapsed`) are left out;
-    ``X.attrs["lapsed_rows"]`` counts them.
+    ``X.attrs["lapsed_rows"]`` counts them. With ``label.rows: intact`` so are rows whose orders already
+    fell (:func:`kamrisk._stages.declining`), counted in ``X.attrs["declining_rows"]``.
     """
     from ._features import build_features
     from ._labels import make_labels
-    from ._stages import lapsed
+    from ._stages import declining, lapsed
 
     as_of = training_calendar(data, recipe) if as_of is None else pd.DatetimeIndex(as_of)
     active_days = recipe.activity.active_days
     X = build_features(data, as_of, catalog=catalog, active_days=active_days, families=recipe.families)
     gone = lapsed(X, recipe.activity)
+    fell = declining(X, recipe.stages) & ~gone if recipe.label.rows == "intact" else np.zeros(len(X), dtype=bool)
     attrs = dict(X.attrs)
-    X = X[~gone]
-    X.attrs.update(attrs, lapsed_rows=int(gone.sum()))
+    X = X[~gone & ~fell]
+    X.attrs.update(attrs, lapsed_rows=int(gone.sum()), declining_rows=int(fell.sum()))
     label = recipe.label
     labels = make_labels(data, as_of, horizon=label.horizon_days, kind=label.kind,
                          full_threshold=label.full_threshold, partial_threshold=label.partial_threshold,
@@ -283,6 +285,7 @@ def backtest(
     """
     from ._catalog import load_catalog
     from ._model import RiskModel
+    from ._stages import stage
 
     recipe = load_recipe(recipe)
     catalog = catalog if catalog is not None else load_catalog()
@@ -321,6 +324,7 @@ def backtest(
         for name, scorer in scorers.items():
             part[name] = np.asarray(scorer(X_test), dtype=float)
         part["band"] = model.band(risk)
+        part["stage"] = stage(X_test, part["band"].to_numpy(), recipe.activity, recipe.stages)
         if explain:
             from ._explain import explain as explain_rows
 

@@ -34,12 +34,12 @@ def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", 
     Rows whose orders have already lapsed (the recipe's activity rule, as in batch scoring) are not
     scored: their ``status`` is ``unscorable`` with the reason, and their risk is missing.
 
-    Returns one row per input row, in input order: ``account_id, as_of, status, status_reason, risk,
-    band, reason_1..3, reason_family_1..3, cause_family, action, contrib_<family>..., whatif_<family>...,
+    Returns one row per input row, in input order: ``account_id, as_of, status, status_reason, stage,
+    risk, band, reason_1..3, reason_family_1..3, cause_family, action, contrib_<family>..., whatif_<family>...,
     model_version, horizon_days, label_kind``.
     """
     from ._explain import explain
-    from ._stages import lapsed
+    from ._stages import lapsed, stage
 
     lang, reasons = check_lang(lang), check_reasons(reasons)
     missing_keys = [k for k in KEYS if k not in frame.columns]
@@ -66,6 +66,7 @@ def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", 
     })
     out = pd.concat([keys, explained.reset_index(drop=True)], axis=1)
     out["risk"] = out["risk"].astype(np.float64)
+    out.insert(4, "stage", stage(X, out["band"].to_numpy(), trained.recipe.activity, trained.recipe.stages))
     for column, values in model_columns(trained, len(out)).items():
         out[column] = values
     return out

@@ -25,7 +25,7 @@ from ._durations import Duration, parse_days, parse_duration
 from ._errors import ConfigError
 from ._resources import model_config_path
 
-__all__ = ["Recipe", "LabelRule", "Calendar", "Activity", "Bands", "load_recipe", "LABEL_KINDS", "METRICS"]
+__all__ = ["Recipe", "LabelRule", "Calendar", "Activity", "Stages", "Bands", "load_recipe", "LABEL_KINDS", "METRICS"]
 
 LABEL_KINDS = ("full", "partial")
 METRICS = ("roc_auc", "pr_auc", "brier", "ece", "lift_top10", "revenue_recall_top10")
@@ -37,9 +37,10 @@ _SCHEMA: dict[str, Any] = {
     "description": "str",
     "extends": "str",
     "label": {"kind": "str", "horizon": "days", "full_threshold": "number", "partial_threshold": "number",
-              "trailing": "days"},
+              "trailing": "days", "rows": "str"},
     "calendar": {"every": "duration", "warmup": "days"},
     "activity": {"active": "days", "lapsed_after": "days", "lapsed_gaps": "number"},
+    "stages": {"declining_share": "number", "warning_band": "str"},
     "families": "list",
     "lightgbm": "mapping",
     "early_stopping": {"rounds": "int", "share": "number"},
@@ -63,6 +64,9 @@ class LabelRule:
     full_threshold: float
     partial_threshold: float
     trailing_days: int = 365
+    rows: str = "all"
+    """``all`` rows in play (not lapsed) are trained and tested on; ``intact``: only rows whose orders are
+    still intact at as_of (not ``declining``), the early-warning question."""
 
     @property
     def threshold(self) -> float:
@@ -89,6 +93,15 @@ class Activity:
     active_days: int = 365
     lapsed_after_days: int = 90
     lapsed_gaps: float = 3.0
+
+
+@dataclass(frozen=True)
+class Stages:
+    """How a row's stage is read (see :mod:`kamrisk._stages`): ``declining`` below ``declining_share`` of
+    the yearly revenue pace over the last 90 days; ``warning`` at ``warning_band`` or above."""
+
+    declining_share: float = 0.6
+    warning_band: str = "medium"
 
 
 @dataclass(frozen=True)
@@ -152,6 +165,7 @@ class Recipe:
     label: LabelRule
     calendar: Calendar
     activity: Activity
+    stages: Stages
     families: tuple[str, ...] | None
     lightgbm: dict[str, Any] = field(hash=False)
     early_stopping: EarlyStopping
@@ -247,12 +261,12 @@ def _check_types(raw: Mapping[str, Any], schema: Mapping[str, Any], where: str, 
 def _require(raw: Mapping[str, Any], source: str) -> None:
     missing = []
     for key, spec in _SCHEMA.items():
-        if key in ("description", "extends", "families", "activity"):
+        if key in ("description", "extends", "families", "activity", "stages"):
             continue
         if key not in raw:
             missing.append(key)
         elif isinstance(spec, dict):
-            optional = {"label": ("trailing",), "backtest": ("min_train_dates",)}.get(key, ())
+            optional = {"label": ("trailing", "rows"), "backtest": ("min_train_dates",)}.get(key, ())
             missing += [f"{key}.{k}" for k in spec if k not in raw[key] and k not in optional]
     if missing:
         raise ConfigError(f"{source}: missing key(s) {missing}; a recipe states them, or `extends: default`.")
@@ -266,6 +280,13 @@ def _parse(raw: Any, source: str) -> Recipe:
     _check_types(raw, _SCHEMA, "", source)
     _require(raw, source)
     label, calendar, activity = raw["label"], raw["calendar"], raw.get("activity", {})
+    stages = raw.get("stages", {})
+    if label.get("rows", "all") not in ("all", "intact"):
+        raise ConfigError(f"{source}: label.rows must be 'all' or 'intact', got {label['rows']!r}.")
+    if stages.get("warning_band", "medium") not in ("high", "medium"):
+        raise ConfigError(f"{source}: stages.warning_band must be 'high' or 'medium', got {stages['warning_band']!r}.")
+    if not 0 < stages.get("declining_share", 0.6) <= 1:
+        raise ConfigError(f"{source}: stages.declining_share must be in (0, 1], got {stages['declining_share']!r}.")
     if label["kind"] not in LABEL_KINDS:
         raise ConfigError(f"{source}: label.kind must be one of {list(LABEL_KINDS)}, got {label['kind']!r}.")
     for key in ("full_threshold", "partial_threshold"):
@@ -300,7 +321,7 @@ def _parse(raw: Any, source: str) -> Recipe:
         label=LabelRule(
             kind=label["kind"], horizon_days=parse_days(label["horizon"]),
             full_threshold=float(label["full_threshold"]), partial_threshold=float(label["partial_threshold"]),
-            trailing_days=parse_days(label.get("trailing", "365d")),
+            trailing_days=parse_days(label.get("trailing", "365d")), rows=str(label.get("rows", "all")),
         ),
         calendar=Calendar(every=parse_duration(calendar["every"]), warmup_days=parse_days(calendar["warmup"])),
         activity=Activity(
@@ -308,6 +329,8 @@ def _parse(raw: Any, source: str) -> Recipe:
             lapsed_after_days=parse_days(activity.get("lapsed_after", "90d")),
             lapsed_gaps=float(activity.get("lapsed_gaps", 3.0)),
         ),
+        stages=Stages(declining_share=float(stages.get("declining_share", 0.6)),
+                      warning_band=str(stages.get("warning_band", "medium"))),
         families=None if families is None else tuple(families),
         lightgbm=dict(raw["lightgbm"]),
         early_stopping=EarlyStopping(int(raw["early_stopping"]["rounds"]), float(raw["early_stopping"]["share"])),

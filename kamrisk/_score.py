@@ -90,7 +90,8 @@ def _check_compatible(trained: Any, X: pd.DataFrame, allow_new_levels: bool) -> 
 
 
 def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, activity: Any) -> pd.DataFrame:
-    """Every account x as_of: scored, or unscorable with the reason."""
+    """Every account x as_of: scored, or unscorable with the reason (and stage ``lapsed`` where its orders
+    stopped; no stage before its first order)."""
     from ._stages import lapsed
 
     active_days = activity.active_days
@@ -104,6 +105,7 @@ def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, activity: Any) 
     first_order = first.reindex(grid.get_level_values("account_id")).to_numpy()
     never = pd.isna(first_order) | (first_order >= last_dates.to_numpy())
     frame["status_reason"] = np.where(never, "no orders before as_of", f"no orders in the last {active_days} days")
+    frame["stage"] = np.where(never, "", "lapsed")
     gone = lapsed(X, activity)
     scored_index = X.index[~gone]
     frame.loc[X.index[gone], "status_reason"] = [
@@ -111,6 +113,7 @@ def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, activity: Any) 
     ] if gone.any() else []
     frame.loc[scored_index, "status"] = "scored"
     frame.loc[scored_index, "status_reason"] = ""
+    frame.loc[scored_index, "stage"] = ""  # read with the band, below
     return frame
 
 
@@ -174,6 +177,7 @@ def score(
     from ._explain import explain
     from ._features import build_features
     from ._schema import AccountData, load_data
+    from ._stages import STAGE_ORDER, stage
 
     lang, reasons = check_lang(lang), check_reasons(reasons)
     dates = parse_as_of(as_of)
@@ -192,6 +196,9 @@ def score(
                         reference=trained.reference or None)
     out = status.join(explained, how="left")
     out["band"] = out["band"].fillna("")
+    scored_rows = out.index.isin(X.index)
+    out.loc[scored_rows, "stage"] = stage(X.reindex(out.index[scored_rows]), out.loc[scored_rows, "band"].to_numpy(),
+                                          activity, trained.recipe.stages)
     for column in [c for c in out.columns if c.startswith(("reason", "cause", "action"))]:
         out[column] = out[column].fillna("")
     revenue = features["revenue_365d"] if "revenue_365d" in features else pd.Series(dtype=float)
@@ -204,11 +211,15 @@ def score(
     for column, values in model_columns(trained, len(out)).items():
         out[column] = values
     out = out.reset_index()
-    leading = ["account_id", "as_of", "status", "status_reason", *_ATTRIBUTES, "risk", "band", "revenue_12m",
-               "revenue_at_risk"]
+    leading = ["account_id", "as_of", "status", "status_reason", "stage", *_ATTRIBUTES, "risk", "band",
+               "revenue_12m", "revenue_at_risk"]
     out = out[leading + [c for c in out.columns if c not in leading]]
-    out = out.sort_values(["revenue_at_risk", "account_id"], ascending=[False, True], na_position="last",
-                          ignore_index=True)
+    # the account team's reading order: warnings (time to act) first, then declining, healthy, lapsed; by
+    # revenue at risk within each
+    out["_stage_rank"] = out["stage"].map(STAGE_ORDER).fillna(len(STAGE_ORDER))
+    out = out.sort_values(["as_of", "_stage_rank", "revenue_at_risk", "account_id"],
+                          ascending=[False, True, False, True], na_position="last", ignore_index=True)
+    out = out.drop(columns="_stage_rank")
     drift = pd.DataFrame(columns=["feature", "psi", "train_missing", "score_missing"])
     sample = trained.training_sample
     if sample is not None and len(X):

@@ -147,6 +147,8 @@ class TrainResult:
             band_medium=recipe.bands.medium,
             folds=len(self.backtest.fold_plan),
             every=str(recipe.calendar.every),
+            rows_rule=recipe.label.rows,
+            declining_pct=int(round(100 * recipe.stages.declining_share)),
             backtest_table=_markdown(overall[cols].reset_index(names="scorer")),
             segment_table=_markdown(seg),
             has_oracle="oracle" in overall.index,

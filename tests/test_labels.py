@@ -80,8 +80,8 @@ def test_labels_align_with_features(book):
 @pytest.mark.parametrize(
     ("options", "pattern"),
     [
-        ({"horizon": "6M"}, r"horizon must be a number of days such as '180d', got '6M'"),
-        ({"horizon": "0d"}, "horizon must be"),
+        ({"horizon": "6M"}, r"horizon: expected a duration such as '90d' \(days\), '12w' \(weeks\), got '6M'"),
+        ({"horizon": "0d"}, "horizon: expected a duration"),
         ({"kind": "half"}, r"kind must be one of \['full', 'partial'\]"),
         ({"full_threshold": 1.5}, r"full_threshold must be a number in \(0, 1\]"),
         ({"kind": "partial", "partial_threshold": 0}, "partial_threshold"),

@@ -438,7 +438,7 @@ def test_cli_refuses_an_output_that_is_not_html(scores, tmp_path, capsys):
     scores.to_csv(tmp_path / "scores.csv", index=False)
     with pytest.raises(SystemExit):
         main(["report", str(tmp_path / "scores.csv"), "--out", str(tmp_path / "report.pdf")])
-    assert "report.pdf: the report is an HTML file" in capsys.readouterr().err
+    assert "report.pdf: unknown output format '.pdf'; give a path ending in .html" in capsys.readouterr().err
 
 
 # -- a real browser -------------------------------------------------------------------------------------------

@@ -48,10 +48,14 @@ def test_columns_and_order(scored):
                    "reason_1", "reason_2", "reason_3", "reason_family_1", "cause_family", "action",
                    "contrib_channel_conflict", "whatif_channel_conflict", "name", "owner", "segment"):
         assert column in scores, column
-    at_risk = scores["revenue_at_risk"].to_numpy()
-    scored_part = at_risk[~np.isnan(at_risk)]
-    assert (np.diff(scored_part) <= 0).all()  # sorted by revenue at risk
-    assert np.isnan(at_risk[len(scored_part):]).all()  # unscorable rows last
+    # the account team's reading order: warnings first, then declining, healthy, lapsed; revenue at risk within
+    rank = scores["stage"].map({"warning": 0, "declining": 1, "healthy": 2, "lapsed": 3, "": 4})
+    assert rank.notna().all() and rank.is_monotonic_increasing
+    for _, group in scores.groupby(rank):
+        at_risk = group["revenue_at_risk"].to_numpy()
+        scored_part = at_risk[~np.isnan(at_risk)]
+        assert (np.diff(scored_part) <= 0).all()  # sorted by revenue at risk within a stage
+        assert np.isnan(at_risk[len(scored_part):]).all()  # unscorable rows last
     rows = scores[scores["status"] == "scored"]
     np.testing.assert_allclose(rows["revenue_at_risk"], rows["risk"] * rows["revenue_12m"])
 
@@ -79,6 +83,25 @@ def test_feature_column_mismatch_is_a_diff(sim_data, model):
     other.model.feature_names_in_ = np.append(other.model.feature_names_in_, "orders_trend_90d")
     with pytest.raises(ModelError, match=r"missing \['orders_trend_90d'\]; unexpected \[\]"):
         score(sim_data, other, as_of=AS_OF)
+
+
+def test_every_row_has_its_stage(scored, sim_data, model):
+    scores = scored.scores
+    scored_rows = scores[scores["status"] == "scored"]
+    assert set(scored_rows["stage"]) <= {"warning", "declining", "healthy"}
+    assert (scores.loc[scores["status_reason"].str.startswith(("already defected", "no orders in")), "stage"]
+            == "lapsed").all()
+    warn = scored_rows["band"].isin(["high", "medium"])
+    assert (scored_rows.loc[scored_rows["stage"] == "warning", "band"].isin(["high", "medium"])).all()
+    assert (scored_rows.loc[~warn, "stage"] != "warning").all()
+    # declining is read from orders alone: the last 90 days below 60% of the yearly pace
+    from kamrisk import build_features
+
+    X = build_features(sim_data, [AS_OF], catalog=model.catalog).reset_index()
+    merged = scored_rows.assign(as_of=pd.to_datetime(scored_rows["as_of"])).merge(X, on=["account_id", "as_of"])
+    fell = merged["revenue_90d_y" if "revenue_90d_y" in merged else "revenue_90d"] < \
+        0.6 * merged["revenue_365d"] * 90 / 365
+    assert ((merged["stage"] == "declining") == fell).all() and fell.any() and (~fell).any()
 
 
 def test_scores_say_which_model_and_question(scored, model):

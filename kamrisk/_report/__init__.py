@@ -35,11 +35,12 @@ SCORES_FORMATS = (".parquet", ".csv", ".xlsx")
 BANDS = ("high", "medium", "low")
 STATUSES = ("scored", "unscorable")
 ATTRIBUTES = ("name", "owner", "segment", "region", "channel")
-FILTERS = ("band", "owner", "segment", "region")
+FILTERS = ("stage", "band", "owner", "segment", "region")
+STAGES = ("warning", "declining", "healthy", "lapsed")
 DEFAULT_TOP = 200  # cards by default: the accounts with the most revenue at risk (the table lists them all)
 MAX_REASONS = 3
 _TEXT_COLUMNS = (
-    "status_reason", *ATTRIBUTES, *(f"reason_{k}" for k in range(1, MAX_REASONS + 1)),
+    "status_reason", "stage", *ATTRIBUTES, *(f"reason_{k}" for k in range(1, MAX_REASONS + 1)),
     *(f"reason_family_{k}" for k in range(1, MAX_REASONS + 1)), "cause_family", "action",
 )
 _REVENUE_MONTHS = 24
@@ -253,8 +254,10 @@ class _View:
         scored["risk_change"] = (scored["risk"] - scored["prev_risk"]) * 100
         scored["revenue_change"] = np.where(scored["prev_revenue"] > 0,
                                             scored["revenue_12m"] / scored["prev_revenue"] - 1, np.nan)
-        self.scored = scored.sort_values(["revenue_at_risk", "risk", "account_id"], ascending=[False, False, True],
-                                         na_position="last", ignore_index=True)
+        # warnings (the time to act) first, then declining, healthy; by revenue at risk within each
+        scored["_stage_rank"] = scored["stage"].map({s: i for i, s in enumerate(STAGES)}).fillna(len(STAGES))
+        self.scored = scored.sort_values(["_stage_rank", "revenue_at_risk", "risk", "account_id"],
+                                         ascending=[True, False, False, True], na_position="last", ignore_index=True)
         self.unscorable = latest[latest["status"] != "scored"].sort_values(
             ["revenue_12m", "account_id"], ascending=[False, True], na_position="last", ignore_index=True)
         self.top = len(self.scored) if top is None else min(top, len(self.scored))
@@ -275,6 +278,9 @@ class _View:
     def count(self, key: str, n: int) -> str:
         """``{key}_one`` or ``{key}_n`` filled with ``n`` (thousands separators)."""
         return self.ui[f"{key}_one" if n == 1 else f"{key}_n"].format(n=f"{n:,}")
+
+    def stage(self, stage: str) -> str:
+        return self.ui.get(f"stage_{stage}", stage) if stage else ""
 
     def band(self, band: str) -> str:
         return self.ui.get(f"band_{band}", self.ui["band_none"])
@@ -330,6 +336,7 @@ class _View:
             rows.append({
                 "rank": rank, "id": r["account_id"], "name": name, "show_id": name != r["account_id"],
                 "owner": r["owner"], "segment": r["segment"], "region": r["region"], "band": r["band"],
+                "stage": r["stage"], "stage_label": self.stage(r["stage"]),
                 "band_label": self.band(r["band"]), "risk": _value(r["risk"]), "risk_text": _percent(r["risk"]),
                 "change": "" if _missing(r["risk_change"]) else round(r["risk_change"], 4),
                 "change_text": _points(r["risk_change"]),
@@ -347,6 +354,10 @@ class _View:
             values = self.scored[key]
             if key == "band":
                 options = [{"value": b, "label": self.band(b)} for b in BANDS if (values == b).any()]
+            elif key == "stage":
+                options = [{"value": s, "label": self.stage(s)} for s in STAGES if (values == s).any()]
+                if not options:  # scores from before stages: no filter
+                    continue
             else:
                 options = [{"value": v, "label": v} for v in sorted(set(values) - {""})]
                 if (values == "").any():
@@ -404,6 +415,7 @@ class _View:
         return {
             "anchor": f"card-{rank}", "rank": rank, "id": r["account_id"], "name": name,
             "show_id": name != r["account_id"], "band": r["band"], "band_label": self.band(r["band"]),
+            "stage": r["stage"], "stage_label": self.stage(r["stage"]),
             "owner": r["owner"], "segment": r["segment"], "region": r["region"], "channel": r["channel"],
             "meta": [(ui[f"col_{k}"], r[k]) for k in ("owner", "segment", "region", "channel") if r[k]],
             "risk": _percent(r["risk"]), "revenue": _money(r["revenue_12m"]), "rar": _money(r["revenue_at_risk"]),
