@@ -187,9 +187,9 @@ def _header(path: Path, encoding: str, sep: str) -> list[str]:
 
 def _read_xlsx(path: Path) -> tuple[pd.DataFrame, list[str]]:
     try:
-        book = pd.ExcelFile(path, engine="openpyxl")
-        sheets = book.sheet_names
-        raw = book.parse(sheets[0], header=None, dtype=object)
+        with pd.ExcelFile(path, engine="openpyxl") as book:
+            sheets = book.sheet_names
+            raw = book.parse(sheets[0], header=None, dtype=object)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
         raise DataError(f"{path}: cannot read it as an xlsx workbook: {exc}") from exc
     if raw.empty:

@@ -1,24 +1,14 @@
 """The input data contract: ``accounts``, ``orders`` and ``events``, validated once at the boundary.
 
-Every problem is collected (pandera, lazily) and reported at once, naming the table's file, the column,
-the first few rows (counted from 1, header excluded) and the accounts involved. Errors stop the load with
-a :class:`~kamrisk.DataError`; warnings are repaired or tolerated, kept in :attr:`AccountData.report`, and
-issued as :class:`~kamrisk.DataWarning`. Nothing is dropped silently: every dropped row is counted in the
-report, and every account that appears in any table is carried.
+Every problem is collected and reported at once, naming the table's file, the column, the first few rows
+(counted from 1, header excluded), examples, the accounts involved and the fix. Errors stop the load with a
+:class:`~kamrisk.DataError`; warnings are repaired or tolerated, kept in :attr:`AccountData.report`, and
+issued as :class:`~kamrisk.DataWarning`; notes (``info``) are only kept in the report. Nothing is dropped
+silently: a cell that cannot be read is an error (or a counted warning where documented), every dropped
+row is counted, and every account that appears in any table is carried with its id exactly as given.
 
-| check                                                   | severity | what happens                    |
-|---------------------------------------------------------|----------|---------------------------------|
-| orders table missing or empty                           | error    |                                 |
-| required column missing                                 | error    |                                 |
-| missing account_id                                      | error    |                                 |
-| unparseable date                                        | error    |                                 |
-| non-numeric amount / value                              | error    |                                 |
-| event_type neither canonical nor mapped                 | error    | names listed with counts        |
-| exact duplicate rows                                    | warning  | one copy kept, count reported   |
-| dates after the data's end (last order date)            | warning  | rows kept                       |
-| resolved_date before event_date                         | warning  | rows kept                       |
-| accounts in orders/events absent from accounts          | warning  | added with unknown attributes   |
-| event_type mapped to ``ignore`` in mapping.yaml         | info     | rows dropped, count reported    |
+Cells are read by :mod:`kamrisk._cells` (the date rules are stated there), files by :mod:`kamrisk._files`.
+The README's "Your data" section lists every case and what happens to it.
 """
 
 from __future__ import annotations
