@@ -1,24 +1,14 @@
 """The input data contract: ``accounts``, ``orders`` and ``events``, validated once at the boundary.
 
-Every problem is collected (pandera, lazily) and reported at once, naming the table's file, the column,
-the first few rows (counted from 1, header excluded) and the accounts involved. Errors stop the load with
-a :class:`~kamrisk.DataError`; warnings are repaired or tolerated, kept in :attr:`AccountData.report`, and
-issued as :class:`~kamrisk.DataWarning`. Nothing is dropped silently: every dropped row is counted in the
-report, and every account that appears in any table is carried.
+Every problem is collected and reported at once, naming the table's file, the column, the first few rows
+(counted from 1, header excluded), examples, the accounts involved and the fix. Errors stop the load with a
+:class:`~kamrisk.DataError`; warnings are repaired or tolerated, kept in :attr:`AccountData.report`, and
+issued as :class:`~kamrisk.DataWarning`; notes (``info``) are only kept in the report. Nothing is dropped
+silently: a cell that cannot be read is an error (or a counted warning where documented), every dropped
+row is counted, and every account that appears in any table is carried with its id exactly as given.
 
-| check                                                   | severity | what happens                    |
-|---------------------------------------------------------|----------|---------------------------------|
-| orders table missing or empty                           | error    |                                 |
-| required column missing                                 | error    |                                 |
-| missing account_id                                      | error    |                                 |
-| unparseable date                                        | error    |                                 |
-| non-numeric amount / value                              | error    |                                 |
-| event_type neither canonical nor mapped                 | error    | names listed with counts        |
-| exact duplicate rows                                    | warning  | one copy kept, count reported   |
-| dates after the data's end (last order date)            | warning  | rows kept                       |
-| resolved_date before event_date                         | warning  | rows kept                       |
-| accounts in orders/events absent from accounts          | warning  | added with unknown attributes   |
-| event_type mapped to ``ignore`` in mapping.yaml         | info     | rows dropped, count reported    |
+Cells are read by :mod:`kamrisk._cells` (the date rules are stated there), files by :mod:`kamrisk._files`.
+The README's "Your data" section lists every case and what happens to it.
 """
 
 from __future__ import annotations
@@ -32,7 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._cells import BAD, EARLY, LATE, MISSING, NOT_ISO, PLACEHOLDER, PLACEHOLDERS, _examples, parse_dates, parse_numbers
 from ._errors import DataError, DataWarning
+from ._files import find_tables, read_mapping, read_table
 from ._vocabulary import load_vocabulary
 
 __all__ = ["AccountData", "ValidationReport", "Problem", "load_data", "TABLES"]
@@ -51,7 +43,16 @@ _TEXTS = {
     "events": ("event_type", "level", "note"),
 }
 IGNORE = "ignore"
+_SETTINGS = ("encoding", "delimiter", "date_format")  # how to read the files, per table or for all
+_SECTIONS = ("columns", "event_types", *_SETTINGS)
 _SHOW = 5  # rows and accounts named in a message before "and N more"
+_EARLIEST = {"since": pd.Timestamp("1900-01-01")}  # a relationship may be old; every other date is recent
+_EARLIEST_FACT = pd.Timestamp("1970-01-01")
+
+
+def _latest() -> pd.Timestamp:
+    """The last date any table may hold: a year after today (a later date is a typo or a placeholder)."""
+    return pd.Timestamp.today().normalize() + pd.DateOffset(years=1)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Problem:
     rows: tuple[int, ...] = ()
     accounts: tuple[str, ...] = ()
     source: str = ""
+    fix: str = ""
 
     def __str__(self) -> str:
         where = self.source or self.table
@@ -76,13 +78,15 @@ class Problem:
             text += f" (rows {_listing(self.rows, self.count)})"
         if self.accounts:
             text += f" (accounts {_listing(self.accounts, None)})"
+        if self.fix:
+            text += f". {self.fix}"
         return text
 
 
 def _listing(items: Iterable[Any], total: int | None) -> str:
     items = list(items)
     total = len(items) if total is None else total
-    shown = ", ".join(str(i) for i in items[:_SHOW])
+    shown = ", ".join(str(i) if str(i) == str(i).strip() else repr(i) for i in items[:_SHOW])  # spaces visible
     return shown + (f" and {total - _SHOW} more" if total > _SHOW else "")
 
 
@@ -146,25 +150,114 @@ def _accounts_of(frame: pd.DataFrame, mask: pd.Series) -> tuple[str, ...]:
     return tuple(ids)  # all of them: the message shows the first few and how many more
 
 
+def _setting(mapping: Mapping[str, Any] | None, key: str, table: str) -> str | None:
+    """A reading setting of mapping.yaml (``encoding``, ``delimiter``, ``date_format``) for one table: one
+    value for all tables, or one per table."""
+    value = (mapping or {}).get(key)
+    if isinstance(value, Mapping):
+        value = value.get(table)
+    return None if value is None else str(value)
+
+
+def _check_mapping(mapping: Mapping[str, Any] | None, source: str = "mapping.yaml") -> dict[str, Any]:
+    """The mapping with its shape checked and ``delimiter`` spelled out; a DataError names what is wrong."""
+    import codecs
+
+    mapping = dict(mapping or {})
+    unknown = set(mapping) - set(_SECTIONS)
+    if unknown:
+        raise DataError(f"{source}: unknown section(s) {sorted(unknown)}; expected {list(_SECTIONS)}.")
+    columns = mapping.get("columns") or {}
+    if not isinstance(columns, Mapping):
+        raise DataError(f"{source}: 'columns' must map your column names to canonical ones.")
+    nested = [k for k, v in columns.items() if isinstance(v, Mapping)]
+    if nested and (len(nested) < len(columns) or not set(nested) <= set(TABLES)):
+        raise DataError(f"{source}: 'columns' is either one mapping for all tables or one per table; "
+                        f"{sorted(map(str, set(nested) - set(TABLES))) or sorted(map(str, set(columns) - set(nested)))}"
+                        f" does not fit. Tables are {list(TABLES)}.")
+    if not isinstance(mapping.get("event_types") or {}, Mapping):
+        raise DataError(f"{source}: 'event_types' must map your event names to canonical ones (or to {IGNORE!r}).")
+    for key in _SETTINGS:
+        value = mapping.get(key)
+        if value is None:
+            continue
+        per_table = dict(value) if isinstance(value, Mapping) else {t: value for t in TABLES}
+        if not set(per_table) <= set(TABLES) or not all(isinstance(v, str) for v in per_table.values()):
+            raise DataError(f"{source}: {key!r} must be a text, or one text per table ({list(TABLES)}); "
+                            f"got {value!r}.")
+        for table, text in per_table.items():
+            if key == "encoding":
+                try:
+                    codecs.lookup(text)
+                except LookupError:
+                    raise DataError(f"{source}: encoding {text!r} is not an encoding Python knows; use e.g. "
+                                    "utf-8, gb18030 or cp1252.") from None
+            elif key == "delimiter":
+                text = "\t" if text.strip().lower() in ("tab", "\\t") else text
+                if len(text) != 1:
+                    raise DataError(f"{source}: delimiter {text!r} must be one character, e.g. ';' or 'tab'.")
+            elif "%" not in text:
+                raise DataError(f"{source}: date_format {text!r} has no %-codes; write it like '%d/%m/%Y' "
+                                "(day/month/year) or '%d.%m.%Y %H:%M'.")
+            per_table[table] = text
+        mapping[key] = per_table
+    return mapping
+
+
+def _map_columns(
+    tables: dict[str, pd.DataFrame], mapping: Mapping[str, Any], source: str, sources: Mapping[str, str]
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[Problem]]:
+    """Rename a company's own columns to the canonical ones; find the collisions and the unused keys."""
+    columns = mapping.get("columns") or {}
+    per_table = bool(columns) and all(isinstance(v, Mapping) for v in columns.values())
+    problems: list[Problem] = []
+    out = {}
+    used: set[str] = set()
+    for name, frame in tables.items():
+        renames = {str(k): str(v) for k, v in (columns.get(name, {}) if per_table else columns).items()}
+        given = [str(c) for c in frame.columns]
+        final = [renames.get(c, c) for c in given]
+        used |= set(renames) & set(given)
+        if per_table:
+            for key in sorted(set(renames) - set(given)):
+                problems.append(Problem(
+                    "warning", name, key, f"columns.{name} maps {key!r}, which matched no column of the table "
+                    f"(its columns: {given})", source=source,
+                    fix="Correct the name (spelling, spaces and case count) or remove the line."))
+        for target in pd.Index(final)[pd.Index(final).duplicated()].unique():
+            origins = [g for g, f in zip(given, final, strict=True) if f == target]
+            places = [i + 1 for i, f in enumerate(final) if f == target]
+            if len(set(origins)) == 1:
+                text = f"the header {target!r} appears {len(origins)} times (columns {places})"
+                fix = "Keep one of them, or give each its own name."
+            else:
+                text = (f"columns {sorted(set(origins))} all become {target!r} (columns {places}), "
+                        "through the mapping in mapping.yaml")
+                fix = f"Map only one column onto {target!r}, or drop the other from the export."
+            problems.append(Problem("error", name, target, text, source=sources.get(name, name), fix=fix))
+        out[name] = frame.set_axis(final, axis=1)
+    if columns and not per_table:
+        for key in sorted(set(map(str, columns)) - used):
+            problems.append(Problem(
+                "warning", "all", key, f"columns maps {key!r}, which matched no column of any table",
+                source=source, fix="Correct the name (spelling, spaces and case count) or remove the line."))
+    if per_table:
+        for name in sorted(set(columns) - set(tables)):
+            problems.append(Problem("warning", name, None, f"columns.{name} is given, but there is no {name} "
+                                    "table", source=source))
+    event_types = {str(k): str(v) for k, v in (mapping.get("event_types") or {}).items()}
+    return out, event_types, problems
+
+
 def _apply_mapping(
     tables: dict[str, pd.DataFrame], mapping: Mapping[str, Any] | None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """Rename a company's own columns and event names to the canonical ones."""
-    mapping = dict(mapping or {})
-    unknown = set(mapping) - {"columns", "event_types"}
-    if unknown:
-        raise DataError(
-            f"mapping.yaml: unknown section(s) {sorted(unknown)}; expected 'columns' and 'event_types'."
-        )
-    columns = mapping.get("columns") or {}
-    if not isinstance(columns, Mapping):
-        raise DataError("mapping.yaml: 'columns' must map your column names to canonical ones.")
-    per_table = all(isinstance(v, Mapping) for v in columns.values()) and set(columns) <= set(TABLES)
-    out = {}
-    for name, frame in tables.items():
-        renames = columns.get(name, {}) if per_table and columns else ({} if per_table else columns)
-        out[name] = frame.rename(columns={str(k): str(v) for k, v in renames.items()})
-    event_types = {str(k): str(v) for k, v in (mapping.get("event_types") or {}).items()}
+    """Rename a company's own columns and event names to the canonical ones (a DataError on a collision)."""
+    checked = _check_mapping(mapping)
+    out, event_types, problems = _map_columns(tables, checked, "mapping.yaml", {})
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise DataError("The mapping breaks the contract:\n" + "\n".join(f"- {p}" for p in errors))
     return out, event_types
 
 
@@ -210,19 +303,23 @@ class AccountData:
         sources: Mapping[str, str] | None = None,
     ) -> None:
         self.sources = {t: (sources or {}).get(t, t) for t in TABLES}
+        mapping_source = (sources or {}).get("mapping", "mapping.yaml")
         raw = {"orders": orders, "events": events, "accounts": accounts}
         for name, frame in raw.items():
             if frame is not None and not isinstance(frame, pd.DataFrame):
                 raise DataError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}.")
         given = {k: v.reset_index(drop=True) for k, v in raw.items() if v is not None}
-        given, event_map = _apply_mapping(given, mapping)
-        report = ValidationReport(rows_in={k: len(v) for k, v in given.items()})
+        mapping = _check_mapping(mapping, mapping_source)
+        given, event_map, found = _map_columns(given, mapping, mapping_source, self.sources)
+        report = ValidationReport(problems=found, rows_in={k: len(v) for k, v in given.items()})
         self.report = report
-        tables = {name: self._check_table(name, frame, report) for name, frame in given.items()}
+        tables = {name: self._check_table(name, frame, report, _setting(mapping, "date_format", name))
+                  for name, frame in given.items()}
         if "events" in tables and tables["events"] is not None:
-            tables["events"] = self._check_event_types(tables["events"], event_map, report)
+            tables["events"] = self._check_event_types(tables["events"], event_map, report, mapping_source)
         if report.ok:
             self._check_dates(tables, report)
+            self._check_id_spelling(tables, report)
         if not report.ok:
             raise DataError(
                 f"The data breaks the contract ({len(report.errors)} error(s)); fix these and load again:\n"
@@ -236,21 +333,25 @@ class AccountData:
             warnings.warn(str(problem), DataWarning, stacklevel=2)
 
     # -- table-level checks -------------------------------------------------------------------------
-    def _check_table(self, name: str, frame: pd.DataFrame, report: ValidationReport) -> pd.DataFrame | None:
-        import pandera.pandas as pa
-        from pandera.errors import SchemaErrors
-
+    def _check_table(
+        self, name: str, frame: pd.DataFrame, report: ValidationReport, date_format: str | None
+    ) -> pd.DataFrame | None:
         source = self.sources[name]
+        if frame.columns.duplicated().any():
+            return None  # reported with the mapping: a column read twice cannot be checked
         missing = [c for c in _REQUIRED[name] if c not in frame.columns]
         if missing:
+            near = {c: [f for f in map(str, frame.columns) if f.strip().casefold() == c] for c in missing}
+            hints = "; ".join(f"{f[0]!r} differs from {c!r} only by spaces or case" for c, f in near.items() if f)
             report.problems.append(
                 Problem(
                     "error",
                     name,
                     ", ".join(missing),
-                    f"required column(s) {missing} missing; found {list(map(str, frame.columns))}. "
-                    "Rename your columns in mapping.yaml under 'columns'.",
+                    f"required column(s) {missing} missing; found {list(map(str, frame.columns))}"
+                    + (f" ({hints})" if hints else ""),
                     source=source,
+                    fix="Rename your columns in mapping.yaml under 'columns'.",
                 )
             )
             return None
@@ -260,6 +361,7 @@ class AccountData:
                         source=source)
             )
             return None
+        errors_before = len(report.errors)
         frame = frame.copy()
         ids = frame["account_id"]
         blank = ids.isna() | (ids.astype(str).str.strip() == "")
@@ -269,33 +371,14 @@ class AccountData:
                 Problem("error", name, "account_id", f"{count} row(s) without an account_id", count, rows,
                         source=source)
             )
-        frame["account_id"] = ids.where(blank, ids.astype(str).str.strip()).astype(object)
-        # pandera, lazily: every coercion failure of every column at once
-        columns: dict[str, Any] = {}
+        frame["account_id"] = ids.where(blank, ids.astype(str)).astype(object)  # exactly as given
         for col in _DATES[name]:
             if col in frame:
-                frame[col] = frame[col].where(frame[col].notna() & (frame[col].astype(str) != ""), None)
-                columns[col] = pa.Column("datetime64[ns]", coerce=True, nullable=col not in _REQUIRED[name])
+                frame[col] = self._read_dates(name, frame, col, report, date_format)
         for col in _NUMBERS[name]:
             if col in frame:
-                columns[col] = pa.Column("float64", coerce=True, nullable=col not in _REQUIRED[name])
-        schema = pa.DataFrameSchema(columns, strict=False)
-        try:
-            frame = schema.validate(frame, lazy=True)
-        except SchemaErrors as exc:
-            cases = exc.failure_cases.dropna(subset=["index"]).drop_duplicates(["column", "index"])
-            for col, group in cases.groupby("column", sort=False):
-                mask = pd.Series(False, index=frame.index)
-                mask.iloc[group["index"].astype(int).to_numpy()] = True
-                rows, count = _rows_of(mask)
-                examples = list(dict.fromkeys(map(str, group["failure_case"])))[:3]
-                kind = "date" if col in _DATES[name] else "number"
-                null = col in _REQUIRED[name] and group["failure_case"].isna().any()
-                what = "missing or not a " + kind if null else f"not a {kind}"
-                report.problems.append(
-                    Problem("error", name, str(col), f"{count} value(s) {what}, e.g. {examples}", count, rows,
-                            _accounts_of(frame, mask), source=source)
-                )
+                frame[col] = self._read_numbers(name, frame, col, report)
+        if len(report.errors) > errors_before:
             return None
         for col in _TEXTS[name]:
             if col in frame:
@@ -321,8 +404,97 @@ class AccountData:
         report.rows_dropped[name] = report.rows_dropped.get(name, 0) + before - len(frame)
         return frame
 
+    def _add(self, report: ValidationReport, severity: str, name: str, col: str, frame: pd.DataFrame,
+             mask: np.ndarray, message: str, fix: str = "") -> None:
+        """One problem of a column, with its rows, accounts and fix."""
+        rows, count = _rows_of(mask)
+        report.problems.append(Problem(severity, name, col, message.replace("{count}", str(count)), count, rows,
+                                       _accounts_of(frame, mask), self.sources[name], fix))
+
+    def _read_dates(self, name: str, frame: pd.DataFrame, col: str, report: ValidationReport,
+                    date_format: str | None) -> np.ndarray:
+        """The column as datetime64[ns] dates; every cell that is not a date is named in the report."""
+        column = frame[col]
+        earliest, latest = _EARLIEST.get(col, _EARLIEST_FACT), _latest()
+        parsed = parse_dates(column, date_format=date_format, earliest=earliest, latest=latest)
+        status = parsed.status
+        required = col in _REQUIRED[name]
+        might_be_empty = "an empty cell" if not required else "the real date"
+
+        def add(severity: str, mask: np.ndarray, message: str, fix: str = "") -> None:
+            if mask.any():
+                examples = parsed.examples(column, mask)
+                self._add(report, severity, name, col, frame, mask, message.replace("{examples}", str(examples)),
+                          fix)
+
+        if required:
+            add("error", status == MISSING, "{count} value(s) missing", f"Every row of {name} needs its {col}.")
+        hint = ""
+        if not date_format:
+            hint = " (or set date_format in mapping.yaml for another format, e.g. date_format: '%d.%m.%Y')"
+        bad = status == BAD
+        numeric = bad.any() and pd.api.types.is_numeric_dtype(pd.Series(column[bad].tolist()[:3]).dtype)
+        add("error", bad, "{count} value(s) not a date, e.g. {examples}",
+            (f"Read with date_format {date_format!r}, or " if date_format else "Write them ")
+            + "as ISO dates YYYY-MM-DD (a time of day and a UTC offset may follow)"
+            + ("" if date_format else hint) + "."
+            + (" Numbers such as 45292 are Excel day counts: format the column as dates." if numeric else ""))
+        if parsed.suggestion:
+            reading = f"They all read as date_format: '{parsed.suggestion}'"
+        else:
+            reading = "Both day-first and month-first could read them"
+        add("error", status == NOT_ISO,
+            "{count} value(s) are not ISO dates (YYYY-MM-DD), and kamrisk does not guess whether the day or "
+            "the month comes first, e.g. {examples}",
+            f"Set date_format in mapping.yaml: '%d/%m/%Y' for day first, '%m/%d/%Y' for month first (use your "
+            f"separator, and add ' %H:%M' if the values carry a time). {reading}.")
+        add("warning" if not required else "error", status == PLACEHOLDER,
+            "{count} value(s) are placeholders for 'no date' (one of " + ", ".join(PLACEHOLDERS) + "), e.g. "
+            "{examples}" + ("; read as empty" if not required else ""),
+            ("An open complaint or conflict has an empty resolved_date."
+             if col == "resolved_date" else "An unknown start is an empty since." if col == "since"
+             else f"Give {might_be_empty}, or remove the rows."))
+        add("error", status == EARLY,
+            f"{{count}} date(s) before {earliest.date()}, e.g. {{examples}}",
+            "Dates this early are typos or placeholders: correct them"
+            + (", or leave them empty." if not required else "."))
+        if col == "since":
+            add("warning", status == LATE,
+                f"{{count}} date(s) after {latest.date()} (a year from today), e.g. {{examples}}; read as empty: "
+                "no as_of reaches them, so the tenure counts from the first order",
+                "Correct them if they are typos.")
+        else:
+            add("error", status == LATE,
+                f"{{count}} date(s) after {latest.date()} (more than a year from today), e.g. {{examples}}",
+                "Correct them; a date that is still open (an unresolved complaint) is an empty cell.")
+        if parsed.timed.any():
+            add("info", parsed.timed, "{count} value(s) carry a time of day, e.g. {examples}; read as their date")
+        if parsed.zoned.any():
+            add("info", parsed.zoned,
+                "{count} value(s) carry a UTC offset, e.g. {examples}; read as their local date, without "
+                "converting to UTC")
+        return parsed.values
+
+    def _read_numbers(self, name: str, frame: pd.DataFrame, col: str, report: ValidationReport) -> np.ndarray:
+        """The column as float64; every cell that is not a finite number is named in the report."""
+        column = frame[col]
+        values, missing, bad = parse_numbers(column)
+        if col in _REQUIRED[name] and missing.any():
+            self._add(report, "error", name, col, frame, missing, "{count} value(s) missing",
+                      f"Every row of {name} needs its {col}.")
+        if bad.any():
+            self._add(report, "error", name, col, frame, bad,
+                      f"{{count}} value(s) not a number, e.g. {_examples(column, bad)}",
+                      "Write plain numbers: '.' as the decimal point, no thousands separators or currency signs.")
+        infinite = np.isinf(values)
+        if infinite.any():
+            self._add(report, "error", name, col, frame, infinite,
+                      f"{{count}} value(s) infinite, e.g. {_examples(column, infinite)}",
+                      "Give the real figure" + ("." if col in _REQUIRED[name] else ", or leave the cell empty."))
+        return values
+
     def _check_event_types(
-        self, events: pd.DataFrame, event_map: dict[str, str], report: ValidationReport
+        self, events: pd.DataFrame, event_map: dict[str, str], report: ValidationReport, mapping_source: str
     ) -> pd.DataFrame:
         vocabulary = load_vocabulary()
         bad_targets = {k: v for k, v in event_map.items() if v not in vocabulary and v != IGNORE}
@@ -330,9 +502,17 @@ class AccountData:
             report.problems.append(
                 Problem("error", "events", "event_type",
                         f"mapping.yaml maps to unknown canonical event types {bad_targets}; "
-                        f"use one of {sorted(vocabulary)} or {IGNORE!r}", source="mapping.yaml")
+                        f"use one of {sorted(vocabulary)} or {IGNORE!r}", source=mapping_source)
             )
         types = events["event_type"].astype(str).str.strip()
+        unused = sorted(set(event_map) - set(types.unique()))
+        if unused:
+            report.problems.append(
+                Problem("warning", "events", "event_type",
+                        f"event_types maps {len(unused)} name(s) that no event has: {unused}", len(unused),
+                        source=mapping_source,
+                        fix="Correct the names (spelling, spaces and case count), or remove the lines.")
+            )
         types = types.map(lambda t: event_map.get(t, t)) if event_map else types
         ignored = types == IGNORE
         unknown = ~types.isin(list(vocabulary)) & ~ignored
@@ -386,6 +566,24 @@ class AccountData:
                 )
                 events.loc[backwards, "resolved_date"] = events.loc[backwards, "event_date"]
 
+    def _check_id_spelling(self, tables: dict[str, pd.DataFrame | None], report: ValidationReport) -> None:
+        """Ids are kept exactly as given; name those that differ only by spaces or case (one account?)."""
+        ids = pd.Index(np.concatenate([pd.unique(t["account_id"].to_numpy(dtype=object))
+                                       for t in tables.values() if t is not None])).unique()
+        folded = ids.str.strip().str.casefold()
+        alike = folded.duplicated(keep=False)
+        if not alike.any():
+            return
+        groups = pd.Series(ids[alike], index=folded[alike]).groupby(level=0, sort=True).agg(sorted)
+        shown = [" / ".join(repr(i) for i in group) for group in groups]
+        report.problems.append(
+            Problem("warning", "all", "account_id",
+                    f"{len(groups)} account id(s) are written in more than one way, differing only by spaces or "
+                    f"case; each spelling is kept as its own account: {_listing(shown, None)}", len(groups),
+                    source="account_id in orders, events and accounts",
+                    fix="If they are one account, write its id the same way in every table.")
+        )
+
     def _complete_accounts(self, accounts: pd.DataFrame | None, report: ValidationReport) -> pd.DataFrame:
         """Carry every account that appears anywhere; attributes unknown where accounts lacks it."""
         seen = pd.Index(self.orders["account_id"].unique())
@@ -432,54 +630,46 @@ class AccountData:
         )
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    try:
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file for the user
-        raise DataError(f"{path}: cannot read it as {path.suffix[1:]}: {exc}") from exc
-
-
 def load_data(path: str | Path) -> AccountData:
     """Load and validate a data folder.
 
-    The folder holds ``orders`` (required), ``events`` and ``accounts`` as ``.parquet`` or ``.csv``, and an
-    optional ``mapping.yaml`` with ``columns`` and ``event_types`` sections.
+    The folder holds ``orders`` (required), ``events`` and ``accounts`` as ``.parquet``, ``.csv`` or ``.xlsx``
+    (first sheet; suffixes in any case), and an optional ``mapping.yaml`` with ``columns`` and
+    ``event_types`` sections and the reading settings ``encoding``, ``delimiter`` and ``date_format`` (one
+    value for all tables, or one per table).
 
     Raises
     ------
     DataError
-        When the folder or a table is missing or unreadable, or the data breaks the contract.
+        When the folder or a table is missing, unreadable, in a format kamrisk does not read or given twice,
+        or the data breaks the contract.
     """
-    import yaml
-
     folder = Path(path)
     if not folder.is_dir():
         raise DataError(f"{folder}: no such data folder. Give a folder holding orders.parquet or orders.csv.")
-    tables: dict[str, pd.DataFrame] = {}
-    sources: dict[str, str] = {}
-    for name in TABLES:
-        found = [folder / f"{name}{ext}" for ext in (".parquet", ".csv") if (folder / f"{name}{ext}").is_file()]
-        if len(found) > 1:
-            raise DataError(f"{folder}: both {found[0].name} and {found[1].name}; keep only one.")
-        if found:
-            tables[name] = _read_table(found[0])
-            sources[name] = str(found[0])
-    if "orders" not in tables:
-        raise DataError(f"{folder}: no orders.parquet or orders.csv; the orders table is required.")
+    files, mapping_file = find_tables(folder, TABLES)
+    if "orders" not in files:
+        raise DataError(f"{folder}: no orders.parquet or orders.csv (or orders.xlsx); the orders table is required.")
     mapping = None
-    if (folder / "mapping.yaml").is_file():
-        try:
-            mapping = yaml.safe_load((folder / "mapping.yaml").read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise DataError(f"{folder / 'mapping.yaml'}: not valid YAML: {exc}") from exc
-        if not isinstance(mapping, dict):
-            raise DataError(f"{folder / 'mapping.yaml'}: expected sections 'columns' and 'event_types'.")
-    return AccountData(
+    sources: dict[str, str] = {}
+    if mapping_file is not None:
+        sources["mapping"] = str(mapping_file)
+        mapping = _check_mapping(read_mapping(mapping_file), str(mapping_file))
+    tables: dict[str, pd.DataFrame] = {}
+    notes: list[Problem] = []
+    for name, file in files.items():
+        tables[name], found = read_table(file, encoding=_setting(mapping, "encoding", name),
+                                         delimiter=_setting(mapping, "delimiter", name))
+        sources[name] = str(file)
+        notes += [Problem("warning", name, None, note, source=str(file)) for note in found]
+    for note in notes:
+        warnings.warn(str(note), DataWarning, stacklevel=2)
+    book = AccountData(
         orders=tables["orders"],
         events=tables.get("events"),
         accounts=tables.get("accounts"),
         mapping=mapping,
         sources=sources,
     )
+    book.report.problems[:0] = notes
+    return book

@@ -173,3 +173,32 @@ def test_report_frame_lists_every_problem():
 def test_public_names_are_exported():
     for name in ("AccountData", "load_data", "DataError", "DataWarning", "KamriskError"):
         assert name in kamrisk.__all__ and getattr(kamrisk, name) is not None
+
+
+@pytest.mark.parametrize(
+    "mapping, message",
+    [
+        ({"encoding": "klingon"}, r"encoding 'klingon' is not an encoding Python knows"),
+        ({"delimiter": ";;"}, r"delimiter ';;' must be one character"),
+        ({"date_format": "DD/MM/YYYY"}, r"date_format 'DD/MM/YYYY' has no %-codes"),
+        ({"date_format": {"order": "%d/%m/%Y"}}, r"'date_format' must be a text, or one text per table"),
+        ({"columns": {"order": {"Kunde": "account_id"}}}, r"\['order'\] does not fit\. Tables are"),
+        ({"colums": {}}, r"unknown section\(s\) \['colums'\]"),
+    ],
+)
+def test_mapping_settings_are_checked(mapping, message):
+    with pytest.raises(DataError, match=message):
+        AccountData(orders=_orders(), mapping=mapping)
+
+
+def test_a_column_mapped_onto_an_existing_canonical_column_is_an_error_per_table():
+    orders = _orders(Umsatz=[1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(DataError, match=r"orders, column 'amount': columns \['Umsatz', 'amount'\] all become 'amount'"):
+        AccountData(orders=orders, mapping={"columns": {"orders": {"Umsatz": "amount"}}})
+
+
+def test_report_counts_notes_for_times_dropped():
+    book = AccountData(orders=_orders(order_date=["2024-01-05 08:00", "2024-02-10", "2024-01-20", "2024-03-01"]))
+    notes = [p for p in book.report.problems if p.severity == "info"]
+    assert len(notes) == 1 and notes[0].count == 1 and notes[0].rows == (1,)
+    assert "INFO: orders, column 'order_date': 1 value(s) carry a time of day" in str(book.report)
