@@ -45,6 +45,7 @@ _LAZY = {
     "RegistryOutcome": "_train",
     "TrainedModel": "_trained",
     "score": "_score",
+    "load_model": "_score",
     "ScoreResult": "_score",
     "DriftWarning": "_score",
     "write_scores": "_score",
@@ -95,7 +96,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._recipe import Recipe, load_recipe  # noqa: F401
     from ._report import read_scores, write_report  # noqa: F401
     from ._schema import AccountData, ValidationReport, load_data  # noqa: F401
-    from ._score import DriftWarning, ScoreResult, score, write_scores  # noqa: F401
+    from ._score import DriftWarning, ScoreResult, load_model, score, write_scores  # noqa: F401
     from ._train import RegistryOutcome, TrainResult, train  # noqa: F401
     from ._trained import TrainedModel  # noqa: F401
     from ._vocabulary import load_vocabulary  # noqa: F401

@@ -108,12 +108,13 @@ def features(
     if every is None and not as_of:
         raise OptionError("Give the as-of dates: --as-of DATE (repeatable), or --every 1M [--from DATE --to DATE].")
     dates = list(parse_as_of(as_of, "--as-of")) if as_of else []
-    book = _load(data)
+    sign_catalog = _catalog(catalog)
+    book = _load(data, sign_catalog)
     if every is not None:
         dates += list(
             as_of_calendar(every, start if start is not None else book.start, end if end is not None else book.end)
         )
-    table = build_features(book, dates, catalog=_catalog(catalog), families=family, active_days=active_days)
+    table = build_features(book, dates, catalog=sign_catalog, families=family, active_days=active_days)
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".parquet":
         table.to_parquet(out)
@@ -127,8 +128,8 @@ def features(
     )
 
 
-def _load(data: Path):
-    """Load a data folder, showing its warnings."""
+def _load(data: Path, catalog=None):
+    """Load a data folder, showing its warnings; events are checked against ``catalog``'s vocabulary."""
     import warnings
 
     from ._errors import DataWarning
@@ -136,7 +137,7 @@ def _load(data: Path):
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataWarning)
-        book = load_data(data)
+        book = load_data(data, vocabulary=catalog.vocabulary if catalog is not None else None)
     for warning in caught:
         typer.echo(f"Warning: {warning.message}", err=True)
     return book
@@ -191,11 +192,12 @@ def backtest(
     """Rolling-origin backtest of a recipe against the recency and logistic baselines."""
     from ._backtest import backtest as run
 
-    book = _load(data)
+    sign_catalog = _catalog(catalog)
+    book = _load(data, sign_catalog)
     scorers, evaluators = _simulator(data, recipe, simulated)
     with progress() as bar:
         task = bar.add_task("Backtesting", total=None)
-        result = run(book, recipe, catalog=_catalog(catalog), scorers=scorers, evaluators=evaluators,
+        result = run(book, recipe, catalog=sign_catalog, scorers=scorers, evaluators=evaluators,
                      on_fold=lambda i, n: bar.update(task, completed=i, total=n))
     _echo(result.summary())
     _echo("\nFolds:\n" + result.fold_plan.drop(columns="fold").to_string())
@@ -226,7 +228,8 @@ def train(
     """Backtest, fit and log a recipe to MLflow; register it and move `champion` only if it wins."""
     from ._train import train as run
 
-    book = _load(data)
+    sign_catalog = _catalog(catalog)
+    book = _load(data, sign_catalog)
     scorers, evaluators = _simulator(data, recipe, simulated)
     with progress() as bar:
         task = bar.add_task("Training", total=4)
@@ -234,7 +237,7 @@ def train(
         def step(name: str) -> None:
             bar.update(task, description=name, advance=1)
 
-        result = run(book, recipe, catalog=_catalog(catalog), scorers=scorers, evaluators=evaluators,
+        result = run(book, recipe, catalog=sign_catalog, scorers=scorers, evaluators=evaluators,
                      tracking_uri=tracking_uri, experiment=experiment, register=register, on_step=step)
     _echo(result.backtest.summary())
     _echo(f"\nMLflow run {result.registry.run_id}: {result.registry.message}")
@@ -259,17 +262,18 @@ def score(
 
     from ._options import check_lang, check_reasons
     from ._outputs import check_output
-    from ._score import DriftWarning, write_scores
+    from ._score import DriftWarning, load_model, write_scores
     from ._score import score as run
 
     check_lang(lang), check_reasons(reasons)  # before any work: loading a book takes a while
     check_output(out, ("parquet", "csv", "xlsx"))
-    book = _load(data)
+    trained = load_model(model, tracking_uri=tracking_uri)
+    book = _load(data, trained.catalog)  # events may use the event types of the model's own catalog
     with progress() as bar:
         bar.add_task("Scoring", total=None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DriftWarning)  # shown as a table below
-            result = run(book, model, as_of=as_of, lang=lang, reasons=reasons, tracking_uri=tracking_uri,
+            result = run(book, trained, as_of=as_of, lang=lang, reasons=reasons, tracking_uri=tracking_uri,
                          allow_new_levels=allow_new_levels)
     write_scores(result.scores, out)
     scores = result.scores
@@ -326,7 +330,7 @@ def report(
         check_output(xlsx, ("xlsx",))
     table = read_scores(scores)
     sign_catalog = _catalog(catalog)
-    book = _load(data) if data is not None else None
+    book = _load(data, sign_catalog) if data is not None else None
     path = write_report(table, out, xlsx=xlsx, lang=lang, top=top, data=book, catalog=sign_catalog)
     latest = table[table["as_of"] == table["as_of"].max()]
     scored = int((latest["status"] == "scored").sum())

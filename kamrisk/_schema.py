@@ -279,6 +279,9 @@ class AccountData:
         for all tables at once. An event type mapped to ``ignore`` is dropped and counted.
     sources : dict, optional
         File name of each table, used in messages.
+    vocabulary : dict, optional
+        ``{event_type: family}``: the event types ``events`` may hold. The shipped vocabulary by default;
+        ``catalog.vocabulary`` for a catalog with your own signs.
 
     Raises
     ------
@@ -301,8 +304,10 @@ class AccountData:
         *,
         mapping: Mapping[str, Any] | None = None,
         sources: Mapping[str, str] | None = None,
+        vocabulary: Mapping[str, str] | None = None,
     ) -> None:
         self.sources = {t: (sources or {}).get(t, t) for t in TABLES}
+        self._vocabulary = dict(vocabulary) if vocabulary is not None else None
         mapping_source = (sources or {}).get("mapping", "mapping.yaml")
         raw = {"orders": orders, "events": events, "accounts": accounts}
         for name, frame in raw.items():
@@ -496,7 +501,7 @@ class AccountData:
     def _check_event_types(
         self, events: pd.DataFrame, event_map: dict[str, str], report: ValidationReport, mapping_source: str
     ) -> pd.DataFrame:
-        vocabulary = load_vocabulary()
+        vocabulary = self._vocabulary if self._vocabulary is not None else load_vocabulary()
         bad_targets = {k: v for k, v in event_map.items() if v not in vocabulary and v != IGNORE}
         if bad_targets:
             report.problems.append(
@@ -630,13 +635,17 @@ class AccountData:
         )
 
 
-def load_data(path: str | Path) -> AccountData:
+def load_data(path: str | Path, *, vocabulary: Mapping[str, str] | None = None) -> AccountData:
     """Load and validate a data folder.
 
     The folder holds ``orders`` (required), ``events`` and ``accounts`` as ``.parquet``, ``.csv`` or ``.xlsx``
     (first sheet; suffixes in any case), and an optional ``mapping.yaml`` with ``columns`` and
     ``event_types`` sections and the reading settings ``encoding``, ``delimiter`` and ``date_format`` (one
     value for all tables, or one per table).
+
+    ``vocabulary`` (``{event_type: family}``) is the canonical event vocabulary the events are checked
+    against; the shipped one by default. A catalog with your own signs carries its merged vocabulary:
+    ``load_data(folder, vocabulary=catalog.vocabulary)``.
 
     Raises
     ------
@@ -670,6 +679,7 @@ def load_data(path: str | Path) -> AccountData:
         accounts=tables.get("accounts"),
         mapping=mapping,
         sources=sources,
+        vocabulary=vocabulary,
     )
     book.report.problems[:0] = notes
     return book

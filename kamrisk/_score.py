@@ -21,7 +21,8 @@ from ._model import check_columns
 from ._options import check_lang, check_reasons, parse_as_of
 from ._predict import model_columns
 
-__all__ = ["score", "ScoreResult", "population_stability", "write_scores", "DRIFT_THRESHOLD", "DriftWarning"]
+__all__ = ["score", "load_model", "ScoreResult", "population_stability", "write_scores", "DRIFT_THRESHOLD",
+           "DriftWarning"]
 
 DRIFT_THRESHOLD = 0.2
 _ATTRIBUTES = ("name", "owner", "segment", "region", "channel")
@@ -117,7 +118,9 @@ def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, activity: Any) 
     return frame
 
 
-def _trained_model(model: Any, tracking_uri: str | None) -> Any:
+def load_model(model: Any, *, tracking_uri: str | None = None) -> Any:
+    """The :class:`~kamrisk.TrainedModel` behind ``model``: an MLflow model URI (``models:/kamrisk@champion``,
+    ``runs:/<id>/model``), a local model folder, a TrainedModel, or a TrainResult."""
     from ._trained import TrainedModel
 
     if isinstance(model, TrainedModel):
@@ -181,9 +184,9 @@ def score(
 
     lang, reasons = check_lang(lang), check_reasons(reasons)
     dates = parse_as_of(as_of)
+    trained = load_model(model, tracking_uri=tracking_uri)
     if not isinstance(data, AccountData):
-        data = load_data(data)
-    trained = _trained_model(model, tracking_uri)
+        data = load_data(data, vocabulary=trained.catalog.vocabulary)
     model_ = trained.model
     activity = trained.recipe.activity
     features = build_features(data, dates, catalog=trained.catalog, active_days=activity.active_days)
