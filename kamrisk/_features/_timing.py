@@ -40,7 +40,7 @@ def _by_day(ctx: Context, types: tuple[str, ...]) -> tuple[np.ndarray, ...]:
         order = np.argsort(frame["day"].to_numpy(), kind="stable")
         return tuple(frame[c].to_numpy()[order] for c in ("code", "day", "resolved", "value"))
 
-    return ctx.memo(("timing_by_day", types), build)
+    return ctx.book.memo(("timing_by_day", types), build)  # the book alone: shared between calls
 
 
 def _weighted_sum(ctx: Context, types: tuple[str, ...],
@@ -94,8 +94,8 @@ def _history_start(ctx: Context) -> np.ndarray:
     def compute() -> np.ndarray:
         first = ctx.order_days.first_day(ctx.codes, ctx.t - NEVER, ctx.t)
         if ctx.events is not None and len(ctx.events):
-            events = ctx.memo(("timing_all_events",), lambda: Timeline(ctx.events["code"].to_numpy(),
-                                                                       ctx.events["day"].to_numpy()))
+            events = ctx.book.memo(("timing_all_events",), lambda: Timeline(ctx.events["code"].to_numpy(),
+                                                                            ctx.events["day"].to_numpy()))
             first = np.fmin(first, events.first_day(ctx.codes, ctx.t - NEVER, ctx.t))
         return np.where(np.isnan(first), ctx.t, first)
 
@@ -154,7 +154,7 @@ def days_since_level(ctx: Context, types: tuple[str, ...], level: str) -> np.nda
         frame = frame.loc[(frame["level"] == level).to_numpy()]
         return Timeline(frame["code"].to_numpy(), frame["day"].to_numpy())
 
-    timeline = ctx.memo(("timing_level", types, level), build)
+    timeline = ctx.book.memo(("timing_level", types, level), build)
     last = timeline.last_day(ctx.codes, ctx.t)
     return ctx.t - np.where(np.isnan(last), _history_start(ctx), last)
 
