@@ -15,7 +15,7 @@ import pandas as pd
 
 from .._errors import ConfigError
 from .._schema import AccountData
-from . import _account_context, _channel_conflict, _contagion, _events, _orders, _relationship  # noqa: F401
+from . import _account_context, _channel_conflict, _contagion, _events, _orders, _relationship, _timing  # noqa: F401
 from ._base import Context, as_of_index
 from ._registry import KINDS, Kind, register
 
