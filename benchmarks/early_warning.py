@@ -88,6 +88,13 @@ def main() -> None:
                                                                                 "oracle")))
     print(f"  catch: the high band ({int(figures['early_alerts'])} alerts) holds {int(figures['early_catch_model'])} "
           f"future deciders; the oracle's top {int(figures['early_alerts'])} hold {int(figures['early_catch_oracle'])}")
+    # the same on the rows an early-warning model is for: orders still intact at as_of (stage not declining)
+    intact = explained[explained["status"] == "scored"].set_index(["account_id", "as_of"])["stage"] != "declining"
+    kept: dict[str, float] = {}
+    for evaluate in evaluators:
+        kept.update(evaluate(pred[intact.reindex(pred.index).to_numpy()]))
+    print(f"  orders intact only ({int(kept['early_rows'])} rows, {int(kept['early_positives'])} decide): AUC  "
+          + "  ".join(f"{s} {kept[f'early_auc_{s}']:.3f}" for s in ("model", "recency", "logistic", "oracle")))
     # reasons where the model alerts (its high band), and in its top 20% (more rows, as the issue measured)
     top = pred.groupby(level="as_of")["model"].rank(ascending=False, pct=True) <= 0.2
     wide = reason_accuracy(pred.assign(band=np.where(top, "top20", "")), book.truth, book.oracle,

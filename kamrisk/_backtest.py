@@ -83,7 +83,7 @@ def training_table(data: Any, recipe: Recipe, catalog: Catalog, as_of: Any = Non
     label = recipe.label
     labels = make_labels(data, as_of, horizon=label.horizon_days, kind=label.kind,
                          full_threshold=label.full_threshold, partial_threshold=label.partial_threshold,
-                         active_days=active_days)
+                         active_days=active_days, lead=label.lead_days)
     labels = labels.reindex(X.index)
     return X, labels
 

@@ -7,6 +7,9 @@ against what its trailing 12 months predict?
 - ``partial`` defection: actual < ``partial_threshold`` x expected (it moved a large share of its wallet
   elsewhere); every full defection is also partial.
 
+With a ``lead`` (early warning), the window judged is ``[as_of + lead, as_of + horizon)`` and a row whose
+orders already stopped in the lead is censored: the question becomes "still buying now, gone later".
+
 A row whose horizon runs past the end of the data (``data.end``, the day after the last order) is
 censored: ``label`` and ``actual`` are NaN, never 0 or 1. So is a row whose trailing revenue is not
 positive (nothing to lose).
@@ -53,6 +56,7 @@ def make_labels(
     partial_threshold: float = 0.5,
     *,
     active_days: int = 365,
+    lead: str | int = 0,
 ) -> pd.DataFrame:
     """Label each active (account, as_of) as defected (1), retained (0) or censored (NaN).
 
@@ -67,6 +71,10 @@ def make_labels(
         Share of the expected revenue below which the account counts as defected.
     active_days : int, default 365
         The same activity rule as :func:`~kamrisk.build_features`: rows match its index.
+    lead : str or int, default 0
+        Early warning: judge the window ``[as_of + lead, as_of + horizon)`` instead, so that a positive is
+        an account still buying at its pace in the lead and gone after it; a row whose orders already
+        stopped in the lead (below the threshold there too) is censored (NaN): nothing is left to warn of.
 
     Returns
     -------
@@ -84,6 +92,9 @@ def make_labels(
     >>> labels = kamrisk.make_labels(book, ["2024-01-01"], horizon="180d", kind="partial")  # doctest: +SKIP
     """
     days = parse_horizon(horizon)
+    lead_days = parse_days(lead, "lead") if lead not in (0, None, "0d") else 0
+    if lead_days >= days:
+        raise ConfigError(f"lead ({lead_days} days) must be shorter than the horizon ({days} days).")
     if kind not in LABEL_KINDS:
         raise ConfigError(f"kind must be one of {list(LABEL_KINDS)}, got {kind!r}.")
     threshold = _threshold(full_threshold if kind == "full" else partial_threshold,
@@ -91,14 +102,19 @@ def make_labels(
     if isinstance(active_days, bool) or not isinstance(active_days, int) or active_days < 1:
         raise ConfigError(f"active_days must be a positive number of days, got {active_days!r}.")
     ctx = Context(data, as_of_index(as_of), active_days)
-    expected = ctx.orders.sum("net", ctx.codes, ctx.t - _TRAILING, ctx.t) * days / _TRAILING
-    actual = ctx.orders.sum("net", ctx.codes, ctx.t, ctx.t + days)
+    trailing = ctx.orders.sum("net", ctx.codes, ctx.t - _TRAILING, ctx.t)
+    # the window judged: [as_of + lead, as_of + horizon)
+    expected = trailing * (days - lead_days) / _TRAILING
+    actual = ctx.orders.sum("net", ctx.codes, ctx.t + lead_days, ctx.t + days)
     observed = ctx.t + days <= to_days(pd.Series([data.end]))[0]
     label = np.where(actual < threshold * expected, 1.0, 0.0)
     label = np.where(observed & (expected > 0), label, np.nan)
+    if lead_days:  # gone already in the lead: nothing left to warn of
+        soon = ctx.orders.sum("net", ctx.codes, ctx.t, ctx.t + lead_days)
+        label = np.where((label == 1.0) & (soon < threshold * trailing * lead_days / _TRAILING), np.nan, label)
     frame = pd.DataFrame(
         {"label": label, "expected": expected, "actual": np.where(observed, actual, np.nan)}, index=ctx.index
     )
     frame.attrs.update({"horizon": f"{days}d", "kind": kind, "threshold": threshold,
-                        "active_days": active_days})
+                        "active_days": active_days, "lead": f"{lead_days}d"})
     return frame

@@ -37,7 +37,7 @@ _SCHEMA: dict[str, Any] = {
     "description": "str",
     "extends": "str",
     "label": {"kind": "str", "horizon": "days", "full_threshold": "number", "partial_threshold": "number",
-              "trailing": "days", "rows": "str"},
+              "trailing": "days", "rows": "str", "lead": "days"},
     "calendar": {"every": "duration", "warmup": "days"},
     "activity": {"active": "days", "lapsed_after": "days", "lapsed_gaps": "number"},
     "stages": {"declining_share": "number", "warning_band": "str"},
@@ -65,6 +65,8 @@ class LabelRule:
     partial_threshold: float
     trailing_days: int = 365
     rows: str = "all"
+    lead_days: int = 0
+    """Early warning: a positive whose orders already fade in the first ``lead_days`` is censored."""
     """``all`` rows in play (not lapsed) are trained and tested on; ``intact``: only rows whose orders are
     still intact at as_of (not ``declining``), the early-warning question."""
 
@@ -266,7 +268,7 @@ def _require(raw: Mapping[str, Any], source: str) -> None:
         if key not in raw:
             missing.append(key)
         elif isinstance(spec, dict):
-            optional = {"label": ("trailing", "rows"), "backtest": ("min_train_dates",)}.get(key, ())
+            optional = {"label": ("trailing", "rows", "lead"), "backtest": ("min_train_dates",)}.get(key, ())
             missing += [f"{key}.{k}" for k in spec if k not in raw[key] and k not in optional]
     if missing:
         raise ConfigError(f"{source}: missing key(s) {missing}; a recipe states them, or `extends: default`.")
@@ -322,6 +324,7 @@ def _parse(raw: Any, source: str) -> Recipe:
             kind=label["kind"], horizon_days=parse_days(label["horizon"]),
             full_threshold=float(label["full_threshold"]), partial_threshold=float(label["partial_threshold"]),
             trailing_days=parse_days(label.get("trailing", "365d")), rows=str(label.get("rows", "all")),
+            lead_days=parse_days(label["lead"]) if label.get("lead") not in (None, 0, "0d") else 0,
         ),
         calendar=Calendar(every=parse_duration(calendar["every"]), warmup_days=parse_days(calendar["warmup"])),
         activity=Activity(

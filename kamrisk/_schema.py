@@ -27,17 +27,18 @@ from ._errors import DataError, DataWarning
 from ._files import find_tables, read_mapping, read_table
 from ._vocabulary import load_vocabulary
 
-__all__ = ["AccountData", "ValidationReport", "Problem", "load_data", "TABLES"]
+__all__ = ["AccountData", "ValidationReport", "Problem", "load_data", "TABLES", "REQUIRED_COLUMNS", "DATE_COLUMNS",
+           "NUMBER_COLUMNS", "TEXT_COLUMNS", "IGNORE", "apply_mapping"]
 
 TABLES = ("accounts", "orders", "events")
-_REQUIRED = {
+REQUIRED_COLUMNS = {
     "accounts": ("account_id",),
     "orders": ("account_id", "order_date", "amount"),
     "events": ("account_id", "event_date", "event_type"),
 }
-_DATES = {"accounts": ("since",), "orders": ("order_date",), "events": ("event_date", "resolved_date")}
-_NUMBERS = {"accounts": (), "orders": ("amount", "quantity", "margin"), "events": ("value",)}
-_TEXTS = {
+DATE_COLUMNS = {"accounts": ("since",), "orders": ("order_date",), "events": ("event_date", "resolved_date")}
+NUMBER_COLUMNS = {"accounts": (), "orders": ("amount", "quantity", "margin"), "events": ("value",)}
+TEXT_COLUMNS = {
     "accounts": ("name", "segment", "region", "channel", "tier", "owner"),
     "orders": ("order_id", "product", "category"),
     "events": ("event_type", "level", "note"),
@@ -249,7 +250,7 @@ def _map_columns(
     return out, event_types, problems
 
 
-def _apply_mapping(
+def apply_mapping(
     tables: dict[str, pd.DataFrame], mapping: Mapping[str, Any] | None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Rename a company's own columns and event names to the canonical ones (a DataError on a collision)."""
@@ -337,6 +338,29 @@ class AccountData:
         for problem in report.warnings:
             warnings.warn(str(problem), DataWarning, stacklevel=2)
 
+    @classmethod
+    def from_validated(cls, orders: pd.DataFrame, events: pd.DataFrame | None = None,
+                       accounts: pd.DataFrame | None = None) -> AccountData:
+        """A book from tables that already meet the contract, typed as validation leaves them, without
+        checking them again: for pieces of a book validated as a whole (Spark's account groups).
+
+        Every account id of ``orders`` and ``events`` must be in ``accounts`` (completed with unknown
+        attributes otherwise); nothing else is checked, so give only tables kamrisk validated.
+        """
+        data = cls.__new__(cls)
+        data.sources = {t: t for t in TABLES}
+        data._vocabulary = None
+        data.report = ValidationReport()
+        data.orders, data.events = orders, events
+        accounts = accounts if accounts is not None else pd.DataFrame({"account_id": pd.Series(dtype=object)})
+        seen = pd.Index(pd.unique(pd.concat([orders["account_id"], *([events["account_id"]] if events is not None
+                                                                       else [])]).astype(object).to_numpy()))
+        extra = seen.difference(pd.Index(accounts["account_id"]))
+        if len(extra):  # accounts with orders or events but no master data: attributes unknown
+            accounts = pd.concat([accounts, pd.DataFrame({"account_id": list(extra)})], ignore_index=True)
+        data.accounts = accounts.sort_values("account_id", kind="stable").reset_index(drop=True)
+        return data
+
     # -- table-level checks -------------------------------------------------------------------------
     def _check_table(
         self, name: str, frame: pd.DataFrame, report: ValidationReport, date_format: str | None
@@ -344,7 +368,7 @@ class AccountData:
         source = self.sources[name]
         if frame.columns.duplicated().any():
             return None  # reported with the mapping: a column read twice cannot be checked
-        missing = [c for c in _REQUIRED[name] if c not in frame.columns]
+        missing = [c for c in REQUIRED_COLUMNS[name] if c not in frame.columns]
         if missing:
             near = {c: [f for f in map(str, frame.columns) if f.strip().casefold() == c] for c in missing}
             hints = "; ".join(f"{f[0]!r} differs from {c!r} only by spaces or case" for c, f in near.items() if f)
@@ -377,15 +401,15 @@ class AccountData:
                         source=source)
             )
         frame["account_id"] = ids.where(blank, ids.astype(str)).astype(object)  # exactly as given
-        for col in _DATES[name]:
+        for col in DATE_COLUMNS[name]:
             if col in frame:
                 frame[col] = self._read_dates(name, frame, col, report, date_format)
-        for col in _NUMBERS[name]:
+        for col in NUMBER_COLUMNS[name]:
             if col in frame:
                 frame[col] = self._read_numbers(name, frame, col, report)
         if len(report.errors) > errors_before:
             return None
-        for col in _TEXTS[name]:
+        for col in TEXT_COLUMNS[name]:
             if col in frame:
                 frame[col] = frame[col].where(frame[col].isna(), frame[col].astype(str))
         before = len(frame)
@@ -423,7 +447,7 @@ class AccountData:
         earliest, latest = _EARLIEST.get(col, _EARLIEST_FACT), _latest()
         parsed = parse_dates(column, date_format=date_format, earliest=earliest, latest=latest)
         status = parsed.status
-        required = col in _REQUIRED[name]
+        required = col in REQUIRED_COLUMNS[name]
         might_be_empty = "an empty cell" if not required else "the real date"
 
         def add(severity: str, mask: np.ndarray, message: str, fix: str = "") -> None:
@@ -484,7 +508,7 @@ class AccountData:
         """The column as float64; every cell that is not a finite number is named in the report."""
         column = frame[col]
         values, missing, bad = parse_numbers(column)
-        if col in _REQUIRED[name] and missing.any():
+        if col in REQUIRED_COLUMNS[name] and missing.any():
             self._add(report, "error", name, col, frame, missing, "{count} value(s) missing",
                       f"Every row of {name} needs its {col}.")
         if bad.any():
@@ -495,7 +519,7 @@ class AccountData:
         if infinite.any():
             self._add(report, "error", name, col, frame, infinite,
                       f"{{count}} value(s) infinite, e.g. {_examples(column, infinite)}",
-                      "Give the real figure" + ("." if col in _REQUIRED[name] else ", or leave the cell empty."))
+                      "Give the real figure" + ("." if col in REQUIRED_COLUMNS[name] else ", or leave the cell empty."))
         return values
 
     def _check_event_types(

@@ -141,26 +141,26 @@ def _canonical(orders: DataFrame, events: DataFrame | None, accounts: DataFrame 
     from pyspark.sql import functions as F
 
     from ._features import KINDS
-    from ._schema import _DATES, _NUMBERS, _REQUIRED, _TEXTS, IGNORE, _apply_mapping
+    from ._schema import DATE_COLUMNS, IGNORE, NUMBER_COLUMNS, REQUIRED_COLUMNS, TEXT_COLUMNS, apply_mapping
 
     needed = {column for kind in KINDS.values() for column in kind.columns}
     given = {name: frame for name, frame in (("orders", orders), ("events", events), ("accounts", accounts))
              if frame is not None}
     event_map: dict[str, str] = {}
     if mapping:  # the same renames as AccountData, worked out on empty frames with the Spark column names
-        renamed, event_map = _apply_mapping({n: pd.DataFrame(columns=f.columns) for n, f in given.items()},
+        renamed, event_map = apply_mapping({n: pd.DataFrame(columns=f.columns) for n, f in given.items()},
                                             mapping)
         given = {n: f.toDF(*map(str, renamed[n].columns)) for n, f in given.items()}
     out = {}
     for name, frame in given.items():
-        missing = [c for c in _REQUIRED[name] if c not in frame.columns]
+        missing = [c for c in REQUIRED_COLUMNS[name] if c not in frame.columns]
         if missing:
             raise DataError(f"The Spark {name} table lacks the required column(s) {missing}; "
                               f"it has {frame.columns}.")
         columns = [F.col("account_id").cast("string").alias("account_id")]
-        for col in (*_DATES[name], *_NUMBERS[name], *_TEXTS[name]):
+        for col in (*DATE_COLUMNS[name], *NUMBER_COLUMNS[name], *TEXT_COLUMNS[name]):
             if col in frame.columns and (col not in _FREE_TEXT.get(name, ()) or col in needed):
-                kind = "date" if col in _DATES[name] else "double" if col in _NUMBERS[name] else "string"
+                kind = "date" if col in DATE_COLUMNS[name] else "double" if col in NUMBER_COLUMNS[name] else "string"
                 columns.append(F.col(col).cast(kind).alias(col))
         frame = frame.select(*columns)
         if name in _DATED:
@@ -176,15 +176,15 @@ def _canonical(orders: DataFrame, events: DataFrame | None, accounts: DataFrame 
 
 def _table(pdf: pd.DataFrame, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
     """One table of an account group, back in the dtypes the validation gives."""
-    from ._schema import _DATES, _NUMBERS
+    from ._schema import DATE_COLUMNS, NUMBER_COLUMNS
 
     part = pdf.loc[pdf["_table"].to_numpy() == _TAGS[name]]
     frame = pd.DataFrame({"account_id": part["account_id"].astype(object).to_numpy()})
     for col in columns:
         values = part[_PREFIX[name] + col].reset_index(drop=True)
-        if col in _DATES[name]:
+        if col in DATE_COLUMNS[name]:
             values = pd.to_datetime(values.astype(object)).astype("datetime64[ns]")
-        elif col in _NUMBERS[name]:
+        elif col in NUMBER_COLUMNS[name]:
             values = values.astype(float)
         else:
             values = values.astype(object)
@@ -195,21 +195,12 @@ def _table(pdf: pd.DataFrame, name: str, columns: tuple[str, ...]) -> pd.DataFra
 
 def _account_data(pdf: pd.DataFrame, plan: _Plan) -> Any:
     """The group's tables as an AccountData, without validating again (the caller validated)."""
-    from ._schema import TABLES, AccountData, ValidationReport
+    from ._schema import AccountData
 
     orders = _table(pdf, "orders", plan.columns["orders"])
     events = _table(pdf, "events", plan.columns["events"]) if plan.has_events else None
     accounts = _table(pdf, "accounts", plan.columns.get("accounts", ()))
-    seen = pd.Index(pd.unique(pdf["account_id"].astype(object).to_numpy()))
-    extra = seen.difference(pd.Index(accounts["account_id"]))
-    if len(extra):  # accounts with orders or events but no master data: attributes unknown
-        accounts = pd.concat([accounts, pd.DataFrame({"account_id": list(extra)})], ignore_index=True)
-    data = AccountData.__new__(AccountData)
-    data.sources = {t: t for t in TABLES}
-    data.report = ValidationReport()
-    data.orders, data.events = orders, events
-    data.accounts = accounts.sort_values("account_id", kind="stable").reset_index(drop=True)
-    return data
+    return AccountData.from_validated(orders, events, accounts)
 
 
 def _group_features(pdf: pd.DataFrame, *, plan: _Plan, as_of: pd.DatetimeIndex, active_days: int) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kamrisk
-from kamrisk import AccountData, ConfigError, build_features, load_catalog
+from kamrisk import AccountData, ConfigError, OptionError, build_features, load_catalog
 from kamrisk._features import active_accounts
 
 T = pd.Timestamp("2024-07-01")  # the as-of date of the golden book
@@ -265,7 +265,7 @@ def test_families_option_and_errors():
     assert list(only.columns) == [s.id for s in catalog.signs if s.family in ("relationship", "contagion")]
     with pytest.raises(ConfigError, match=r"Unknown sign families \['gossip'\]"):
         build_features(book, [T], families=["gossip"])
-    with pytest.raises(ConfigError, match="as_of must be dates"):
+    with pytest.raises(OptionError, match="as_of must be an ISO date YYYY-MM-DD"):
         build_features(book, ["not a date"])
     early = build_features(book, ["2000-01-01"])
     assert early.empty and list(early.columns) == catalog.feature_ids

@@ -45,7 +45,7 @@ def test_full_labels_by_hand(book):
     assert np.isnan(labels.loc[("E", T), "label"])  # trailing revenue 0: nothing to lose
     assert labels.loc[("F", T), "expected"] == pytest.approx(3649 * 180 / 365)
     assert labels.loc[("F", T), "label"] == 0.0
-    assert labels.attrs == {"horizon": "180d", "kind": "full", "threshold": 0.1, "active_days": 365}
+    assert labels.attrs == {"horizon": "180d", "kind": "full", "threshold": 0.1, "active_days": 365, "lead": "0d"}
 
 
 def test_partial_labels_include_full_ones(book):
@@ -91,3 +91,29 @@ def test_labels_align_with_features(book):
 def test_bad_definitions_raise_config_errors(book, options, pattern):
     with pytest.raises(ConfigError, match=pattern):
         make_labels(book, [T], **options)
+
+
+def test_a_lead_asks_still_buying_now_gone_later():
+    """lead 90d, horizon 180d: judged on [T + 90, T + 180); gone already in the lead is censored."""
+    orders = pd.DataFrame(
+        [
+            # each bought 3,650 in the 365 days before T: 900 expected over the 90 days judged
+            ("G", d(-100), 3650.0), ("G", d(30), 900.0), ("G", d(60), 900.0),  # buys in the lead, then stops: 1
+            ("H", d(-100), 3650.0),  # stops at T: gone in the lead too, nothing to warn of: censored
+            ("K", d(-100), 3650.0), ("K", d(30), 900.0), ("K", d(120), 900.0),  # still buying later: 0
+            ("M", d(-100), 3650.0), ("M", d(100), 89.0),  # nothing in the lead, under 10% later: censored
+            ("N", d(-100), 3650.0), ("N", d(10), 50.0), ("N", d(95), 90.0),  # exactly 10% of 900 later: 0
+            ("Z", d(-30), 1.0), ("Z", d(200), 1.0),  # the data ends at d(201)
+        ],
+        columns=["account_id", "order_date", "amount"],
+    )
+    labels = make_labels(AccountData(orders=orders), [T], horizon="180d", kind="full", lead="90d")
+    assert labels.attrs["lead"] == "90d"
+    assert labels.loc[("G", T), "expected"] == pytest.approx(900.0)
+    got = labels["label"].to_dict()
+    assert got[("G", T)] == 1.0 and got[("K", T)] == 0.0 and got[("N", T)] == 0.0
+    assert np.isnan(got[("H", T)]) and np.isnan(got[("M", T)])
+    plain = make_labels(AccountData(orders=orders), [T], horizon="180d", kind="full")["label"]
+    assert plain[("H", T)] == 1.0  # without a lead an account that already stopped is a positive
+    with pytest.raises(ConfigError, match="lead .180 days. must be shorter than the horizon"):
+        make_labels(AccountData(orders=orders), [T], horizon="180d", lead="180d")

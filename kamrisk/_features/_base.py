@@ -34,22 +34,11 @@ def to_days(values: Any) -> np.ndarray:
 
 
 def as_of_index(as_of: Any) -> pd.DatetimeIndex:
-    """Unique, sorted, day-normalised as-of dates (``datetime64[ns]``)."""
-    from .._errors import ConfigError
+    """Unique, sorted as-of days (``datetime64[ns]``), read by :func:`kamrisk._options.parse_as_of`: the one
+    place as_of dates are parsed (ISO text, or dates and timestamps at midnight)."""
+    from .._options import parse_as_of
 
-    if isinstance(as_of, str | pd.Timestamp) or not hasattr(as_of, "__iter__"):
-        as_of = [as_of]
-    try:
-        index = pd.DatetimeIndex(pd.to_datetime(list(as_of)))
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"as_of must be dates such as '2024-07-01': {exc}") from exc
-    if len(index) == 0:
-        raise ConfigError("as_of is empty: give at least one date.")
-    if index.isna().any():
-        raise ConfigError("as_of holds a missing date (NaT); give real dates such as '2024-07-01'.")
-    if index.tz is not None:
-        index = index.tz_localize(None)
-    return pd.DatetimeIndex(index.normalize().unique().sort_values()).as_unit("ns")
+    return parse_as_of(as_of)
 
 
 class Timeline:

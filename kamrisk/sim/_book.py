@@ -213,7 +213,8 @@ def make_accounts(rng: np.random.Generator, n: int, days: int, start: pd.Timesta
     peak_month = (_SEGMENT_PEAK_MONTH[segment] + np.round(rng.normal(0.0, 0.8, n)) - 1.0) % 12.0 + 0.5
     amplitude = rng.uniform(0.05, 0.45, n)
     growth = rng.normal(0.03, 0.08, n)
-    tenure_days = np.exp(rng.normal(np.log(5.0), 0.7, n)) * 365.25
+    # a lognormal tenure (median 5 years), at most 60 years: a relationship older than that is a typo
+    tenure_days = np.minimum(np.exp(rng.normal(np.log(5.0), 0.7, n)), 60.0) * 365.25
     since = -np.ceil(tenure_days).astype(np.int64)
     new = rng.random(n) < 0.04  # a few accounts are won during the simulation
     since[new] = rng.integers(30, max(31, int(0.6 * days)), int(new.sum()))
