@@ -25,8 +25,9 @@ as_of dates every ``--every`` days. It prints three things:
    than on all customers.
 3. The product's own rolling-origin backtest (``kamrisk.backtest``, out of time) at the longest horizon
    the 18 months allow with a full gap: 182 days (26 weeks), test dates 1997-11-30 and 1997-12-31.
-4. Out of time as a user would run it: ``kamrisk train`` with the ``short`` recipe (weekly as_of dates,
-   90-day horizon) on the nine months of orders before the cut-off only, then ``kamrisk score`` at
+4. Out of time as a user would run it: ``kamrisk train`` with the ``occasional`` recipe (weekly as_of
+   dates, 90-day horizon, lapsed only after 270 quiet days) on the nine months of orders before the
+   cut-off only, then ``kamrisk score`` at
    1997-10-01 (orders through 1997-09-30). Every customer active at the cut-off is ranked: the ones kamrisk
    lists as lapsed count as certain to leave (risk 1), the rest by the model's risk. Against days since
    the last order on the same customers and label (no purchase in the 90 days after the cut-off).
@@ -184,7 +185,7 @@ def rolling_backtest(data: kamrisk.AccountData, horizon: str = "182d", every: in
     return kamrisk.backtest(data, cfg, table=(X, labels))
 
 
-def out_of_time(data: kamrisk.AccountData, recipe: str = "short") -> dict[str, float]:
+def out_of_time(data: kamrisk.AccountData, recipe: str = "occasional") -> dict[str, float]:
     """Train on the orders before the cut-off only (``kamrisk.train``, no tracking), score every customer at
     the cut-off (``kamrisk.score``) and measure the ranking against days since the last order."""
     from sklearn.metrics import roc_auc_score
@@ -258,7 +259,7 @@ def main() -> None:
     print(_table(result.overall))
     t = time.perf_counter()
     oot = out_of_time(data)
-    print(f"\n4. kamrisk train --recipe short on the orders before {CUT_OFF.date()} only "
+    print(f"\n4. kamrisk train --recipe occasional on the orders before {CUT_OFF.date()} only "
           f"({int(oot['folds'])} weekly backtest folds, AUC {oot['backtest_roc_auc']:.3f}; "
           f"{time.perf_counter() - t:.0f} s), scored at {CUT_OFF.date()}: {int(oot['customers'])} active customers, "
           f"{oot['churn_share']:.0%} buy nothing in the next 90 days, {oot['lapsed_share']:.0%} listed as lapsed.")
