@@ -399,9 +399,13 @@ def demo(
     _echo(f"Book: {book!r}")
     _echo(result.backtest.summary())
     extras = result.backtest.extras
+    if "early_auc_model" in extras:
+        _echo(f"Early warning among accounts that had not yet decided: AUC {extras['early_auc_model']:.3f} "
+              f"(the simulator's oracle {extras['early_auc_oracle']:.3f}, recency {extras['early_auc_recency']:.3f}).")
     if "reason_accuracy" in extras:
         _echo(f"Reason fidelity: cause_family = planted cause for {extras['reason_accuracy']:.0%} of "
-              f"{int(extras['reason_rows'])} high-band accounts that defected within the horizon.")
+              f"{int(extras['reason_rows'])} high-band accounts deciding within the horizon "
+              f"(the oracle's own cause: {extras.get('oracle_reason_accuracy', float('nan')):.0%}).")
     _echo(f"\nMLflow: {result.registry.message}")
     _echo(f"\nScored {len(now_scored)} accounts as of {latest:%Y-%m-%d} ({len(now) - len(now_scored)} unscorable); "
           f"revenue at risk {now_scored['revenue_at_risk'].sum():,.0f}. The 10 with the most revenue at risk:")
