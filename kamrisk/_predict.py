@@ -51,9 +51,9 @@ def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", 
                         reference=trained.reference or None)
     explained.index = np.flatnonzero(~gone)
     explained = explained.reindex(range(len(X)))
-    for column in explained.columns:
-        if explained[column].dtype == object:
-            explained[column] = explained[column].fillna("")
+    for column in explained.columns:  # text columns of an unscored row are empty, not missing
+        if not pd.api.types.is_numeric_dtype(explained[column]):
+            explained[column] = explained[column].astype(object).where(explained[column].notna(), "")
     status_reason = np.full(len(X), "", dtype=object)
     if gone.any():
         days = X.loc[gone, "days_since_last_order"].round().astype("int64").astype(str)

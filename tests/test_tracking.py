@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import small_recipe
+from conftest import sim_evaluation, small_recipe
 
 from kamrisk import train
 
@@ -26,7 +26,8 @@ def _check_run(uri: str, result) -> None:
     assert run.data.params["label.horizon"] == "180d"
     assert run.data.params["lightgbm.num_leaves"] == "7"
     for metric in ("roc_auc", "pr_auc", "brier", "ece", "lift_top10", "revenue_recall_top10",
-                   "recency_roc_auc", "logistic_roc_auc", "oracle_roc_auc", "fold1_roc_auc"):
+                   "recency_roc_auc", "logistic_roc_auc", "oracle_roc_auc", "fold1_roc_auc",
+                   "early_auc_model", "early_auc_oracle", "reason_accuracy"):  # the simulator's evaluators
         assert metric in run.data.metrics, metric
     assert run.data.tags["kamrisk.catalog_hash"] == result.catalog.hash
     assert run.data.tags["kamrisk.version"]
@@ -84,7 +85,8 @@ def test_local_sqlite_store(sim_data, sim_book, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # mlflow.set_tracking_uri exports it
     (tmp_path / "mlruns").mkdir()  # mlflow would silently fall back to it without an explicit URI
-    result = train(sim_data, small_recipe())
+    scorers, evaluators = sim_evaluation(sim_book, small_recipe())
+    result = train(sim_data, small_recipe(), scorers=scorers, evaluators=evaluators)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert (tmp_path / "mlflow.db").is_file()
     assert not any((tmp_path / "mlruns").iterdir()) or (tmp_path / "mlflow.db").stat().st_size > 0
@@ -95,8 +97,8 @@ def test_local_sqlite_store(sim_data, sim_book, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_live_mlflow_server(sim_data, sim_book, mlflow_server):
-    result = train(sim_data, small_recipe(),
-                   tracking_uri=mlflow_server)
+    scorers, evaluators = sim_evaluation(sim_book, small_recipe())
+    result = train(sim_data, small_recipe(), scorers=scorers, evaluators=evaluators, tracking_uri=mlflow_server)
     _check_run(mlflow_server, result)
     _check_champion_scores(mlflow_server, result)
     _champion_challenger(mlflow_server, sim_data, sim_book, result)
