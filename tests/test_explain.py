@@ -90,15 +90,15 @@ def test_cause_family_is_the_worded_driver_worth_the_most_and_carries_the_action
 def test_what_if_is_never_negative_and_a_zero_says_why(trained):
     X = trained.X[trained.labelled]
     out = explain(trained.model, X, trained.catalog, reference=trained.reference)
-    gains = out[[c for c in out if c.startswith("whatif_") and c != "whatif_reason"]]
+    gains = out[[c for c in out if c.startswith("whatif_") and c != "why_no_whatif"]]
     assert len(gains.columns) >= 5 and (gains.fillna(0) >= 0).all().all()
     family = out["cause_family"].where(out["cause_family"] != "", out["reason_family_1"])
     first = np.array([out.at[i, f"whatif_{f}"] if f"whatif_{f}" in out else 0.0 for i, f in family.items()])
     acted = (family != "").to_numpy()
     zero = acted & (first <= 5e-4)
-    assert (out.loc[zero, "whatif_reason"] != "").all()
-    assert (out.loc[acted & ~zero, "whatif_reason"] == "").all()
-    assert out.loc[zero, "whatif_reason"].str.startswith("No what-if:").all()
+    assert (out.loc[zero, "why_no_whatif"] != "").all()
+    assert (out.loc[acted & ~zero, "why_no_whatif"] == "").all()
+    assert out.loc[zero, "why_no_whatif"].str.startswith("No what-if:").all()
     # the first action is worth something for most accounts the model flags
     high = (out["band"] == "high").to_numpy() & acted
     assert high.any() and (first[high] > 5e-4).mean() >= 0.9

@@ -208,7 +208,7 @@ def what_if(model: Any, X: pd.DataFrame, catalog: Any, reference: dict[str, floa
     value; events healthy accounts do not have are removed; a sign without a known direction moves only
     where moving it alone lowers the account's risk (the model is not monotone in it, and a fix does not
     make things worse). The drop in calibrated risk is clipped at 0; :func:`explain` says why the first
-    action's drop is 0 (``whatif_reason``).
+    action's drop is 0 (``why_no_whatif``).
     """
     risk = model.calibrate(model.raw_score(X)) if risk is None else np.asarray(risk, dtype=float)
     risky = wordable(X, catalog, reference)
@@ -315,9 +315,9 @@ def explain(
     Returns
     -------
     DataFrame
-        ``risk, band, reason_1..3, reason_family_1..3, cause_family, action, whatif_reason``,
+        ``risk, band, reason_1..3, reason_family_1..3, cause_family, action, why_no_whatif``,
         ``contrib_<family>`` per family and ``whatif_<family>`` per driving family (the risk drop if the
-        family's actionable signs were at the healthy level, never negative). ``whatif_reason`` says why
+        family's actionable signs were at the healthy level, never negative). ``why_no_whatif`` says why
         the first action's what-if is zero (empty when it is not).
     """
     lang, reasons = check_lang(lang), check_reasons(reasons)
@@ -331,7 +331,7 @@ def explain(
         out[f"reason_family_{k}"] = ""
     out["cause_family"] = ""
     out["action"] = ""
-    out["whatif_reason"] = ""
+    out["why_no_whatif"] = ""
     families = [f for f in catalog.families if any(catalog.family_of(c) == f for c in model.feature_names_in_)]
     for family in families:
         out[f"contrib_{family}"] = np.nan
@@ -404,7 +404,7 @@ def explain(
         for column in gains:
             out[column] = np.nan
             out.loc[explain_mask, column] = gains[column].to_numpy()
-        out.loc[explain_mask, "whatif_reason"] = _why_no_gain(Xe, action_family, gains, catalog, reference, lang)
+        out.loc[explain_mask, "why_no_whatif"] = _why_no_gain(Xe, action_family, gains, catalog, reference, lang)
     return out
 
 
