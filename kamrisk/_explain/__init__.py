@@ -99,7 +99,9 @@ STALE_DAYS = 365  # an event older than the catalog's longest window (12 months)
 _LEVEL_KINDS = frozenset({"revenue", "order_count", "product_lines", "typical_reorder_gap", "tenure_days",
                           "revenue_rank", "revenue_top_flag", "account_attribute"})
 _FALLING_KINDS = frozenset({"revenue_change", "order_count_change", "average_order_size_change", "revenue_slope",
-                            "product_lines_change", "value_change"})
+                            "product_lines_change", "value_change", "value_vs_norm"})
+# the weight of recent trouble (kernels and decays over events' ages): worded while it weighs
+_WEIGHT_KINDS = frozenset({"event_kernel", "event_decay", "open_age_load"})
 _COUNT_KINDS = frozenset({"event_count", "open_events", "peak_season_events", "peer_defections"})
 # events of these families are contact the account team wants more of (visits, surveys); every other
 # family's events are trouble (complaints, re-tenders, competitor offers)
@@ -130,6 +132,12 @@ def _risky_side(sign: Any, value: np.ndarray, healthy: float) -> np.ndarray:
         if contact:  # fewer visits than a healthy account
             return (value < healthy) if known else np.zeros(len(value), dtype=bool)
         return (shown >= 1) & ((value > healthy) if known else True)
+    if kind in _WEIGHT_KINDS:
+        return (shown > 0) & ((value > healthy) if known else True)
+    if kind == "event_rate_change":  # more trouble, or fewer visits, than the account's own norm
+        return shown < 0 if contact else shown > 0
+    if kind == "days_since_level":
+        return (value > healthy) if known else np.zeros(len(value), dtype=bool)
     if kind == "days_since_event":
         if contact:  # long since the last visit
             return (value > healthy) if known else np.zeros(len(value), dtype=bool)
@@ -142,7 +150,7 @@ def _risky_side(sign: Any, value: np.ndarray, healthy: float) -> np.ndarray:
         return (shown > 1) & ((value > healthy) if known else True)
     if kind == "event_count_vs_norm":
         return (shown < 1) & ((value < healthy) if known else True)
-    if kind in ("level_share", "last_value") or sign.direction < 0:
+    if kind in ("level_share", "last_value", "value_decay_mean") or sign.direction < 0:
         return (value < healthy) if known else np.zeros(len(value), dtype=bool)
     if sign.direction > 0:  # a sign of the user's own catalog
         return (value > healthy) if known else np.ones(len(value), dtype=bool)
@@ -167,9 +175,16 @@ def wordable(X: pd.DataFrame, catalog: Any, reference: dict[str, float] | None =
         value = pd.to_numeric(X[column], errors="coerce").to_numpy(dtype=float) if sign.unit != "category" \
             else np.full(len(X), np.nan)
         ok = np.isfinite(value)
+        counts = [q for q in catalog.quoted_signs(column) if q in X and catalog.sign(q).kind in _COUNT_KINDS
+                  and catalog.sign(q).family not in _CONTACT_FAMILIES]
+        if counts:  # the trouble it quotes happened within the counts' windows
+            ok &= (X[counts].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float) >= 0.5).any(axis=1)
         for quoted in catalog.quoted_signs(column):
             if quoted in X:
                 ok &= pd.notna(X[quoted]).to_numpy()
+                other = catalog.sign(quoted)
+                if other.kind == "days_since_event" and other.family not in _CONTACT_FAMILIES:  # no stale news
+                    ok &= ~(pd.to_numeric(X[quoted], errors="coerce").to_numpy(dtype=float) > STALE_DAYS)
         with np.errstate(invalid="ignore"):
             ok &= _risky_side(sign, np.nan_to_num(value, nan=0.0), reference.get(column, float("nan")))
         out[column] = ok
