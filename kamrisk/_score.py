@@ -26,8 +26,6 @@ __all__ = ["score", "load_model", "ScoreResult", "population_stability", "write_
 
 DRIFT_THRESHOLD = 0.2
 _ATTRIBUTES = ("name", "owner", "segment", "region", "channel")
-# signs that take one value per peer group and as_of: their drift is checked month for month
-_PEER_KINDS = ("peer_defection_share", "peer_defections")
 
 
 class DriftWarning(UserWarning):
@@ -250,8 +248,10 @@ def score(
     drift = pd.DataFrame(columns=["feature", "psi", "train_missing", "score_missing"])
     sample = trained.training_sample
     if sample is not None and len(X):
-        peers = [s.id for s in trained.catalog.signs if s.kind in _PEER_KINDS]
-        drift = population_stability(sample[list(model_.feature_names_in_)], X, by_as_of=peers)
+        # month for month: peer shares (one value per group and month) and ages that grow with the calendar
+        # cannot match a pool of six training months, yet a month the model trained on is no shift
+        drift = population_stability(sample[list(model_.feature_names_in_)], X,
+                                     by_as_of=list(model_.feature_names_in_))
         high = drift[drift["psi"] > DRIFT_THRESHOLD]
         if len(high):
             warnings.warn(
