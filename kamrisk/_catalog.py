@@ -147,6 +147,33 @@ def format_value(unit: str, placeholder: str, value: Any, lang: str) -> str:
     return _number(v)  # pragma: no cover - every unit is handled above
 
 
+# a revenue (or order size) change below -100%: the window's net revenue is negative
+_NET_RETURN_KINDS = frozenset({"revenue_change", "average_order_size_change"})
+_NET_RETURNS = {"en": " (returns and cancellations exceeded new orders)", "zh": "（退货及取消超过新订单）"}
+_PLURAL = re.compile(r"\[([^\[\]|]*(?:\|[^\[\]|]*){1,2})\]")
+
+
+def _plurals(template: str, values: Mapping[str, str]) -> str:
+    """``template`` with each ``[one|other]`` (or ``[zero|one|other]``) group replaced by the form that
+    fits the number its placeholder shows: the first placeholder of the group's last form, else the nearest
+    placeholder before the group, else the template's first."""
+    if "[" not in template:
+        return template
+    fields = [(m.start(), m.group(1)) for m in re.finditer(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template)]
+
+    def pick(match: re.Match[str]) -> str:
+        forms = match.group(1).split("|")
+        last = re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", forms[-1])
+        before = [name for position, name in fields if position < match.start()]
+        name = last[0] if last else before[-1] if before else (fields[0][1] if fields else None)
+        shown = values.get(name, "") if name else ""
+        if len(forms) == 3 and shown == "0":
+            return forms[0]
+        return forms[-2] if shown == "1" else forms[-1]
+
+    return _PLURAL.sub(pick, template)
+
+
 def _placeholders(template: str) -> list[str]:
     """Field names of a template; ``ValueError`` for broken braces or a format spec."""
     names = []
@@ -265,6 +292,12 @@ class Catalog:
     def reason_text(self, sign_id: str, row: Mapping[str, Any] | Any, lang: str = "en") -> str:
         """The sign's reason, its template filled from ``row``.
 
+        A ``[one|other]`` group of a template (``[zero|one|other]`` with three forms) takes the form that
+        fits the number shown by the first placeholder of its last form, else by the placeholder before
+        it, else by the template's first placeholder: "1 complaint", "2 complaints", "No visits". A
+        revenue or order-size change beyond -100% means returns and cancellations outweighed new orders
+        over the window, and the reason says so.
+
         Parameters
         ----------
         sign_id : str
@@ -276,6 +309,8 @@ class Catalog:
         --------
         >>> catalog.reason_text("revenue_change_90d", {"revenue_change_90d": -0.38})  # doctest: +SKIP
         'Revenue down 38% vs the prior 90 days'
+        >>> catalog.reason_text("escalations_180d", {"escalations_180d": 1})  # doctest: +SKIP
+        '1 escalation in the last 180 days'
         """
         sign = self.sign(sign_id)
         lang = self._lang(lang)
@@ -284,14 +319,18 @@ class Catalog:
             separator = "：" if lang == "zh" else ": "
             return f"{sign.description[lang]}{separator}{_MISSING[lang]}"
         unit = sign.unit
+        template = sign.reason[lang]
         values = {}
-        for name in _placeholders(sign.reason[lang]):
+        for name in _placeholders(template):
             if name in UNITS[unit]:
                 values[name] = format_value(unit, name, own, lang)
             else:
                 other = self._by_id[name]
                 values[name] = format_value(other.unit, "value", row.get(name), lang)
-        return sign.reason[lang].format(**values)
+        text = _plurals(template, values).format(**values)
+        if sign.kind in _NET_RETURN_KINDS and float(own) < -1.0 and round(float(own) * 100) < -100:
+            text += _NET_RETURNS[lang]
+        return text
 
     def reason_texts(self, sign_id: str, frame: pd.DataFrame, lang: str = "en") -> list[str]:
         """:meth:`reason_text` for every row of ``frame``, reading only the columns the template quotes."""
@@ -300,6 +339,12 @@ class Catalog:
         quoted = [name for name in _placeholders(sign.reason[lang]) if name not in UNITS[sign.unit]]
         columns = [c for c in dict.fromkeys([sign.id, *quoted]) if c in frame.columns]
         return [self.reason_text(sign_id, record, lang) for record in frame[columns].to_dict("records")]
+
+    def quoted_signs(self, sign_id: str) -> list[str]:
+        """The other signs a reason template of ``sign_id`` quotes (in either language)."""
+        sign = self.sign(sign_id)
+        names = [n for lang in LANGUAGES for n in _placeholders(sign.reason[lang]) if n not in UNITS[sign.unit]]
+        return list(dict.fromkeys(names))
 
     def action_text(self, family: str, lang: str = "en") -> str:
         """The playbook action for ``family``."""

@@ -50,24 +50,46 @@ def _bin_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.bincount(codes, minlength=len(edges) + 2) / max(len(values), 1)
 
 
-def population_stability(expected: pd.DataFrame, actual: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
+def _psi(train: np.ndarray, now: np.ndarray, bins: int) -> float:
+    eps = 1e-4
+    finite = train[np.isfinite(train)]
+    edges = np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])) if len(finite) else np.array([])
+    e, a = _bin_shares(train, edges) + eps, _bin_shares(now, edges) + eps
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def _dates(frame: pd.DataFrame) -> np.ndarray | None:
+    names = getattr(frame.index, "names", None) or []
+    return frame.index.get_level_values("as_of").to_numpy() if "as_of" in names else None
+
+
+def population_stability(expected: pd.DataFrame, actual: pd.DataFrame, bins: int = 10,
+                         by_as_of: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
     """PSI of each numeric feature: training (``expected``) against scoring (``actual``) distribution.
 
     Bins are the training deciles; missing values are a bin of their own. A PSI above 0.2 is a shift
     worth a look; above 0.25 the model is scoring a population it has not seen.
+
+    Features in ``by_as_of`` take one value per peer group at each as_of (the share of peers that defected
+    in the last 180 days): pooled over several training months, they look nothing like any one month. They
+    are compared window for window: each scoring as_of against each training as_of (both indexed by
+    ``as_of``), and the PSI is that of the closest training month (the largest over scoring dates). Scoring
+    a month the model trained on is then quiet; a month unlike any the model saw is not.
     """
     rows = []
-    eps = 1e-4
+    train_dates, score_dates = _dates(expected), _dates(actual)
+    windowed = set(by_as_of) if train_dates is not None and score_dates is not None else set()
     for column in expected.columns:
         if column not in actual or not pd.api.types.is_numeric_dtype(expected[column]):
             continue
         train = expected[column].to_numpy(dtype=float)
         now = actual[column].to_numpy(dtype=float)
-        finite = train[np.isfinite(train)]
-        edges = np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])) if len(finite) else np.array([])
-
-        e, a = _bin_shares(train, edges) + eps, _bin_shares(now, edges) + eps
-        rows.append({"feature": column, "psi": float(np.sum((a - e) * np.log(a / e))),
+        if column in windowed:
+            psi = max(min(_psi(train[train_dates == t], now[score_dates == d], bins) for t in np.unique(train_dates))
+                      for d in np.unique(score_dates))
+        else:
+            psi = _psi(train, now, bins)
+        rows.append({"feature": column, "psi": psi,
                      "train_missing": float(np.isnan(train).mean()), "score_missing": float(np.isnan(now).mean())})
     frame = pd.DataFrame(rows, columns=["feature", "psi", "train_missing", "score_missing"])
     return frame.sort_values("psi", ascending=False, ignore_index=True)
@@ -226,7 +248,10 @@ def score(
     drift = pd.DataFrame(columns=["feature", "psi", "train_missing", "score_missing"])
     sample = trained.training_sample
     if sample is not None and len(X):
-        drift = population_stability(sample[list(model_.feature_names_in_)], X)
+        # month for month: peer shares (one value per group and month) and ages that grow with the calendar
+        # cannot match a pool of six training months, yet a month the model trained on is no shift
+        drift = population_stability(sample[list(model_.feature_names_in_)], X,
+                                     by_as_of=list(model_.feature_names_in_))
         high = drift[drift["psi"] > DRIFT_THRESHOLD]
         if len(high):
             warnings.warn(

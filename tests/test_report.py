@@ -172,7 +172,26 @@ def test_cards_show_reasons_actions_what_if_and_charts(report_en):
     a006 = cards.split('data-account="A006"', 1)[1].split("</article>", 1)[0]
     assert 'class="risk-chart"' not in a006  # scored once only: no trend to draw
     assert "Peer defections" in a006
-    assert "Restoring the relationship lowers risk by 1 point<" in a006  # singular
+    assert "Holding the peer accounts lowers risk by 6 points" in a006
+    assert "Restoring the relationship" not in a006  # the card names neither the family nor its action
+
+
+def test_the_first_action_shows_what_it_is_worth_or_why_nothing(scores, book, tmp_path):
+    changed = scores.copy()
+    a004 = changed["account_id"] == "A004"
+    changed.loc[a004, "whatif_strategy_shift"] = 0.0
+    changed["why_no_whatif"] = ""
+    why = "No what-if: the signs of strategy shift are already at a healthy level"
+    changed.loc[a004, "why_no_whatif"] = why
+    changed.loc[changed["account_id"] == "A003", "whatif_competitor_pressure"] = 0.01
+    out = tmp_path / "report.html"
+    write_report(changed, out, lang="en", data=book)
+    cards = out.read_text(encoding="utf-8").split('<section id="cards">', 1)[1]
+    card = {a: cards.split(f'data-account="{a}"', 1)[1].split("</article>", 1)[0] for a in ("A001", "A003", "A004")}
+    main = {a: c.split('class="main"', 1)[1].split("</li>", 1)[0] for a, c in card.items()}
+    assert "Settling the channel conflict lowers risk by 12 points" in main["A001"]
+    assert "Answering the competitor lowers risk by 1 point<" in main["A003"]  # singular
+    assert why in main["A004"] and "lowers risk" not in card["A004"]
 
 
 def test_unscorable_accounts_are_listed_with_the_reason(report_en):

@@ -156,6 +156,33 @@ def test_population_stability_is_zero_for_the_same_data_and_large_for_a_shift():
     assert population_stability(a, a + 2)["psi"].iloc[0] > 1.0
 
 
+def test_scoring_a_month_the_model_trained_on_raises_no_drift_warning(sim_data, model):
+    trained_months = model.training_sample.index.get_level_values("as_of").unique()
+    as_of = sorted(trained_months)[len(trained_months) // 2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DriftWarning)  # the suite's warnings-as-errors, said explicitly
+        result = score(sim_data, model, as_of=as_of, reasons="none")
+    assert result.drifted.empty
+    peers = result.drift[result.drift["feature"].str.startswith("peer_")]
+    assert len(peers) == 4 and (peers["psi"] < 0.1).all()
+
+
+def test_peer_features_are_compared_month_for_month():
+    """A peer share is one value per group and month: one month against the pool of six months is not a
+    shift; a month whose shares exceed every training month's is."""
+    rng = np.random.default_rng(0)
+    months = pd.date_range("2025-01-01", periods=6, freq="MS")
+    index = pd.MultiIndex.from_product([[f"A{i}" for i in range(300)], months], names=["account_id", "as_of"])
+    group = rng.integers(0, 5, len(index))
+    month = index.get_level_values("as_of").month.to_numpy()
+    train = pd.DataFrame({"peer": (group * 0.02 + month * 0.01).astype(float)}, index=index)
+    one_month = train[index.get_level_values("as_of") == months[2]]
+    assert population_stability(train, one_month)["psi"].iloc[0] > 0.2  # pooled: a false alarm
+    assert population_stability(train, one_month, by_as_of=["peer"])["psi"].iloc[0] < 0.01
+    shifted = one_month + 0.5
+    assert population_stability(train, shifted, by_as_of=["peer"])["psi"].iloc[0] > 1.0
+
+
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".xlsx"])
 def test_each_output_format(scored, tmp_path, suffix):
     scores = scored.scores.copy()

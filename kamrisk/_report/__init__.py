@@ -396,20 +396,26 @@ class _View:
         cause = r["cause_family"]
         first = self.family_action(cause) or r["action"]
         if first:
-            actions.append({"family": self.family(cause), "text": first, "main": True})
+            actions.append({"family": self.family(cause), "text": first, "main": True, "worth": ""})
         for fid in dict.fromkeys(x["family_id"] for x in reasons):
             if fid and fid != cause and fid in self._reason_families and self.family_action(fid):
-                actions.append({"family": self.family(fid), "text": self.family_action(fid), "main": False})
+                actions.append({"family": self.family(fid), "text": self.family_action(fid), "main": False,
+                                "worth": ""})
+        # what-if lines only for the families the card names (its reasons and actions), the most worth first
+        named = {x["family_id"] for x in reasons} | {cause}
         gains = []
         for column in self.whatif:
             gain = r[column]
-            if not _missing(gain) and gain >= _MIN_WHATIF:
-                fid = column.removeprefix("whatif_")
+            fid = column.removeprefix("whatif_")
+            if fid in named and not _missing(gain) and gain >= _MIN_WHATIF:
                 points = _round_half_up(100 * float(gain))
-                gains.append({"value": float(gain), "points": points,
+                gains.append({"value": float(gain), "points": points, "family_id": fid,
                               "text": ui["whatif_line"].format(what=self.catalog.family_fix(fid, self.lang),
                                                                points=self.count("points", points))})
         gains.sort(key=lambda g: -g["value"])
+        if actions and actions[0]["main"]:  # the first action shows what it is worth, or why nothing
+            mine = [g for g in gains if g["family_id"] == cause]
+            actions[0]["worth"] = mine[0]["text"] if mine else str(r.get("why_no_whatif", "") or "")
         previous = _date(r["prev_as_of"]) if not pd.isna(r["prev_as_of"]) else ""
         name = r["name"] or r["account_id"]
         return {
