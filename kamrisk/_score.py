@@ -147,6 +147,7 @@ def score(
     reasons: str = "all",
     tracking_uri: str | None = None,
     allow_new_levels: bool = False,
+    previous: Any = None,
 ) -> ScoreResult:
     """Score every account of ``data`` at ``as_of`` with a trained model.
 
@@ -161,6 +162,11 @@ def score(
     reasons : ``"all"``, ``"at_risk"`` (only high and medium band rows are explained) or ``"none"``
     tracking_uri : where ``models:/`` URIs are resolved (default as for training)
     allow_new_levels : score category levels the model never saw as unknown instead of refusing
+    previous : DataFrame or path of an earlier scores table, optional
+        Adds what changed since then to the latest as_of (:func:`kamrisk._report._changes.compare_scores`):
+        ``previous_as_of, previous_risk, previous_revenue_at_risk, risk_change, band_change, stage_change,
+        new_reasons``; an account of the earlier scoring missing now is added as an ``unscorable`` row with
+        ``band_change`` ``gone``.
 
     Returns
     -------
@@ -184,6 +190,7 @@ def score(
 
     lang, reasons = check_lang(lang), check_reasons(reasons)
     dates = parse_as_of(as_of)
+    previous_scores = _previous(previous)
     trained = load_model(model, tracking_uri=tracking_uri)
     if not isinstance(data, AccountData):
         data = load_data(data, vocabulary=trained.catalog.vocabulary)
@@ -234,7 +241,27 @@ def score(
                 + ", ".join(f"{r.feature} {r.psi:.2f}" for r in high.head(10).itertuples()),
                 DriftWarning, stacklevel=2,
             )
+    if previous_scores is not None:
+        out = _with_changes(out, previous_scores)
     return ScoreResult(scores=out, drift=drift)
+
+
+def _previous(previous: Any) -> pd.DataFrame | None:
+    """The earlier scores table of ``previous=`` (a frame or a scores file), validated before any work."""
+    if previous is None:
+        return None
+    from ._report import prepare_scores, read_scores
+
+    if isinstance(previous, pd.DataFrame):
+        return prepare_scores(previous, source="previous scores")
+    return read_scores(previous)
+
+
+def _with_changes(out: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """The change columns against ``previous``; accounts it had and the data no longer has are added last."""
+    from ._report._changes import compare_scores
+
+    return compare_scores(out, previous)
 
 
 def write_scores(scores: pd.DataFrame, out: str | Path) -> Path:
