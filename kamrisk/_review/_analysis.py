@@ -76,6 +76,8 @@ class ReviewResult:
     lookback_days: int = 365
     simulated: bool = False
     reason_families: tuple[str, ...] = field(default_factory=tuple)
+    threshold: float = 0.1
+    catalog: Any = field(default=None, repr=False)
 
     # -- figures across all lost accounts -----------------------------------------------------------------
     def headline(self) -> dict[str, Any]:
@@ -467,4 +469,5 @@ def review(
     return ReviewResult(accounts=accounts, timeline=timeline, signs=signs, start=start, end=end,
                         judged_until=judged_until, label_kind=label.kind, horizon_days=horizon,
                         model_version=trained.model_version, lang=lang, lookback_days=lookback_days,
-                        simulated=truth_frame is not None, reason_families=tuple(reason_families))
+                        simulated=truth_frame is not None, reason_families=tuple(reason_families),
+                        threshold=label.threshold, catalog=catalog)
