@@ -215,7 +215,8 @@ def changes_view(frame: pd.DataFrame, lang: str, family_name: Any, stage_name: A
     rar_before = rows["previous_revenue_at_risk"].fillna(0.0)
     rows["moved"] = rar_now - rar_before
     band = _text(rows, "band")
-    before_band = rows["band_change"].str.split("->").str[0].where(rows["band_change"].str.contains("->"), band)
+    same = np.where(rows["band_change"] == "", band, "")  # new and gone: no band to compare with
+    before_band = rows["band_change"].str.split("->").str[0].where(rows["band_change"].str.contains("->"), same)
     before_band = before_band.replace(UNSCORED, "")
     before_stage = rows["stage_change"].str.split("->").str[0].where(rows["stage_change"].str.contains("->"),
                                                                       _text(rows, "stage")).replace(UNSCORED, "")
