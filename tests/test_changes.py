@@ -81,7 +81,7 @@ def test_the_report_opens_with_what_changed(compared, tmp_path):
         return html.split(f'id="changes-{key}"', 1)[1].split("</table>", 1)[0]
 
     def accounts(key: str) -> list[str]:
-        return [part.split('"', 1)[0] for part in group(key).split('<tr data-account="')[1:]]
+        return [part.split('"', 1)[0] for part in group(key).split('<tr data-changed="')[1:]]
 
     assert sorted(accounts("newly_high")) == ["A001", "A002", "A006"]
     assert accounts("recovered") == ["A003"]
@@ -108,7 +108,7 @@ def test_without_change_columns_the_two_latest_as_of_dates_are_compared(tmp_path
     out = write_report(make_scores(), tmp_path / "report.html")
     html = out.read_text(encoding="utf-8")
     section = html.split('id="changes-newly_high"', 1)[1].split("</table>", 1)[0]
-    assert 'data-account="A006"' in section  # scored high now, not scored a month before
+    assert 'data-changed="A006"' in section  # scored high now, not scored a month before
     single = make_scores()
     out = write_report(single[single["as_of"] == AS_OF], tmp_path / "single.html")
     assert 'id="changes"' not in out.read_text(encoding="utf-8")  # nothing to compare
@@ -156,7 +156,7 @@ def test_the_report_of_two_monthly_scorings_works_in_a_browser(monthly, sim_data
     browser.get(out.resolve().as_uri())
     section = browser.find_element(By.ID, "changes")
     assert section.is_displayed() and section.location["y"] < browser.find_element(By.ID, "portfolio").location["y"]
-    gone = browser.find_elements(By.CSS_SELECTOR, '#changes-gone tr[data-account="KA-OLD"]')
+    gone = browser.find_elements(By.CSS_SELECTOR, '#changes-gone tr[data-changed="KA-OLD"]')
     assert len(gone) == 1 and "Departed Ltd" in gone[0].text
     browser.save_screenshot(str(tmp_path / "changes.png"))
     shutil.copyfile(tmp_path / "changes.png", "/tmp/kamrisk_changes.png")
