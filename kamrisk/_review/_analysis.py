@@ -176,7 +176,9 @@ def find_falls(data: Any, label: Any, start: pd.Timestamp, end: pd.Timestamp, *,
 
     Labels every day from ``start - 1`` to the last day the rule can judge (``data.end - horizon``); an
     account falls on the first day of a run of label-1 days that starts in the period (a run already under
-    way the day before ``start`` began earlier). Each account's first fall in the period counts.
+    way the day before ``start`` began earlier). Each account's first fall in the period counts. The rule's
+    kind, horizon and thresholds apply; an early-warning ``lead`` does not: the fall is the day the orders
+    fell, and the verdict's 90 days ask how far ahead the model warned.
 
     Returns
     -------
