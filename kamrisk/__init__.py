@@ -53,6 +53,9 @@ _LAZY = {
     "read_scores": "_report",
     "explain": "_explain",
     "read_cdnow": "_datasets",
+    "review": "_review",
+    "ReviewResult": "_review",
+    "write_review": "_review",
 }
 
 __all__ = [
@@ -95,6 +98,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._model import NotFittedError, RiskModel  # noqa: F401
     from ._recipe import Recipe, load_recipe  # noqa: F401
     from ._report import read_scores, write_report  # noqa: F401
+    from ._review import ReviewResult, review, write_review  # noqa: F401
     from ._schema import AccountData, ValidationReport, load_data  # noqa: F401
     from ._score import DriftWarning, ScoreResult, load_model, score, write_scores  # noqa: F401
     from ._train import RegistryOutcome, TrainResult, train  # noqa: F401

@@ -256,6 +256,10 @@ def score(
     = None,
     allow_new_levels: Annotated[bool, typer.Option(help="Score category levels the model never saw as unknown.")]
     = False,
+    previous: Annotated[
+        Path | None, typer.Option(help="An earlier scores table: add risk_change, band_change, stage_change and "
+                                       "new_reasons per account; accounts it had and the data lacks are kept.")
+    ] = None,
 ) -> None:
     """Score every account at as_of: risk, band, revenue at risk, reasons, cause and action."""
     import warnings
@@ -267,6 +271,10 @@ def score(
 
     check_lang(lang), check_reasons(reasons)  # before any work: loading a book takes a while
     check_output(out, ("parquet", "csv", "xlsx"))
+    if previous is not None:
+        from ._report import read_scores
+
+        previous_scores = read_scores(previous)  # before any work: a bad file fails at once
     trained = load_model(model, tracking_uri=tracking_uri)
     book = _load(data, trained.catalog)  # events may use the event types of the model's own catalog
     with progress() as bar:
@@ -274,7 +282,8 @@ def score(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DriftWarning)  # shown as a table below
             result = run(book, trained, as_of=as_of, lang=lang, reasons=reasons, tracking_uri=tracking_uri,
-                         allow_new_levels=allow_new_levels)
+                         allow_new_levels=allow_new_levels,
+                         previous=previous_scores if previous is not None else None)
     write_scores(result.scores, out)
     scores = result.scores
     scored = scores[scores["status"] == "scored"]
@@ -285,6 +294,13 @@ def score(
     bands = scored["band"].value_counts().reindex(["high", "medium", "low"], fill_value=0)
     _echo("Bands: " + ", ".join(f"{b} {n}" for b, n in bands.items())
           + f"; revenue at risk {scored['revenue_at_risk'].sum():,.0f}")
+    if previous is not None:
+        now = scores[scores["as_of"] == scores["as_of"].max()]
+        changes = now["band_change"]
+        newly_high = changes.str.endswith("->high") | ((changes == "new") & (now["band"] == "high"))
+        _echo(f"Since the previous scoring: {int(newly_high.sum())} "
+              f"newly high, {int((now['risk_change'] >= 0.05).sum())} up 5 points or more, "
+              f"{int((changes == 'new').sum())} new, {int((changes == 'gone').sum())} gone (kept as unscorable rows).")
     drifted = result.drifted
     if len(drifted):
         drift_file = out.with_name(out.stem + ".drift.csv")
@@ -340,6 +356,51 @@ def report(
 
 
 @app.command()
+def review(
+    data: Annotated[Path, typer.Argument(help="Data folder: orders (required), events, accounts, mapping.yaml.")],
+    start: Annotated[str, typer.Option("--from", help="First day of the period, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="The day after the period, YYYY-MM-DD.")],
+    out: Annotated[Path, typer.Option(help="The review page to write: one self-contained .html file.")],
+    model: Annotated[str, typer.Option(help="MLflow model URI or local model folder.")] = "models:/kamrisk@champion",
+    xlsx: Annotated[Path | None, typer.Option(help="Also write an Excel workbook (.xlsx).")] = None,
+    lang: Annotated[str, typer.Option(help="Language of the page, reasons and actions: en or zh.")] = "en",
+    lookback: Annotated[str, typer.Option(help="How far before each fall the model is replayed, e.g. 365d.")]
+    = "365d",
+    top: Annotated[int, typer.Option(min=0, help="Month-by-month cards for the N accounts with most revenue lost.")]
+    = 200,
+    simulated: Annotated[bool, typer.Option(help="DATA is a book written by `kamrisk simulate`: put the planted "
+                                                 "cause beside the model's.")] = False,
+    tracking_uri: Annotated[str | None, typer.Option(help="Where models:/ URIs resolve; default as for train.")]
+    = None,
+) -> None:
+    """The black box of lost accounts: every defection visible in the period, taken apart month by month."""
+    from ._options import check_lang
+    from ._outputs import check_output
+    from ._review import review as run
+    from ._review import write_review
+    from ._score import load_model
+
+    check_lang(lang)
+    check_output(out, ("html", "htm"))
+    if xlsx is not None:
+        check_output(xlsx, ("xlsx",))
+    truth = data / "truth.parquet" if simulated else None
+    if truth is not None and not truth.is_file():
+        from ._errors import OptionError
+
+        raise OptionError(f"--simulated: {truth} is missing; give the folder written by `kamrisk simulate`.")
+    trained = load_model(model, tracking_uri=tracking_uri)
+    book = _load(data, trained.catalog)
+    with progress() as bar:
+        bar.add_task("Reviewing the lost accounts", total=None)
+        result = run(book, trained, start=start, end=end, lang=lang, lookback=lookback, truth=truth)
+    write_review(result, out, xlsx=xlsx, lang=lang, top=top)
+    _echo(result.summary())
+    also = f" and the workbook to {xlsx}" if xlsx is not None else ""
+    _echo(f"Wrote the review to {out}{also}.")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the simulated book, the MLflow store and the outputs.")] = Path(
         "kamrisk-demo"
@@ -391,6 +452,7 @@ def demo(
                                  reasons="all", tracking_uri=store)
         scores_file = write_scores(scored.scores, out / "scores.parquet")
         bar.update(task, advance=1, description="Writing the reports")
+        reviewed = _demo_review(book, result.trained, data, lang, out)
         report = write_report(scored.scores, out / "report.html", xlsx=out / "report.xlsx", lang=lang, top=100,
                               data=book, catalog=result.catalog)
         bar.update(task, advance=1)
@@ -415,10 +477,25 @@ def demo(
         name = row.name if isinstance(row.name, str) else row.account_id
         _echo(f"  {row.account_id}  {name:<{width}}  risk {row.risk:5.1%}  at risk {row.revenue_at_risk:>14,.0f}  "
               f"{row.reason_1}")
+    _echo(f"\nReview of the lost accounts: {reviewed.summary()}")
     _echo(f"\nReport: {report.resolve()} (and {(out / 'report.xlsx').resolve()}); scores: {scores_file.resolve()}")
+    _echo(f"Review: {(out / 'review.html').resolve()} (and {(out / 'review.xlsx').resolve()})")
     _echo(f"Browse the MLflow runs: mlflow ui --backend-store-uri {store}")
     _echo(f"Score again with this model: MLFLOW_TRACKING_URI={store} kamrisk score {data} "
           f"--as-of {latest:%Y-%m-%d} --model models:/kamrisk@champion --out scores.xlsx")
+
+
+def _demo_review(book, trained, data: Path, lang: str, out: Path):
+    """The review of the last year whose losses the label rule can judge (it needs a horizon of orders)."""
+    import pandas as pd
+
+    from ._review import review, write_review
+
+    end = pd.Timestamp(book.end) - pd.Timedelta(days=trained.horizon_days - 1)
+    result = review(book, trained, start=end - pd.DateOffset(years=1), end=end, lang=lang,
+                    truth=data / "truth.parquet")
+    write_review(result, out / "review.html", xlsx=out / "review.xlsx", lang=lang, top=100)
+    return result
 
 
 # -- entry point ---------------------------------------------------------------------------------------

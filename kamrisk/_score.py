@@ -22,7 +22,7 @@ from ._options import check_lang, check_reasons, parse_as_of
 from ._predict import model_columns
 
 __all__ = ["score", "load_model", "ScoreResult", "population_stability", "write_scores", "DRIFT_THRESHOLD",
-           "DriftWarning"]
+           "DriftWarning", "compare_scores", "CHANGE_COLUMNS"]
 
 DRIFT_THRESHOLD = 0.2
 _ATTRIBUTES = ("name", "owner", "segment", "region", "channel")
@@ -169,6 +169,7 @@ def score(
     reasons: str = "all",
     tracking_uri: str | None = None,
     allow_new_levels: bool = False,
+    previous: Any = None,
 ) -> ScoreResult:
     """Score every account of ``data`` at ``as_of`` with a trained model.
 
@@ -183,6 +184,12 @@ def score(
     reasons : ``"all"``, ``"at_risk"`` (only high and medium band rows are explained) or ``"none"``
     tracking_uri : where ``models:/`` URIs are resolved (default as for training)
     allow_new_levels : score category levels the model never saw as unknown instead of refusing
+    previous : DataFrame, optional
+        An earlier scores table (``kamrisk.read_scores(path)`` reads a file).
+        Adds what changed since then to the latest as_of (:func:`compare_scores`):
+        ``previous_as_of, previous_risk, previous_revenue_at_risk, risk_change, band_change, stage_change,
+        new_reasons``; an account of the earlier scoring missing now is added as an ``unscorable`` row with
+        ``band_change`` ``gone``.
 
     Returns
     -------
@@ -206,6 +213,7 @@ def score(
 
     lang, reasons = check_lang(lang), check_reasons(reasons)
     dates = parse_as_of(as_of)
+    previous_scores = _previous(previous)
     trained = load_model(model, tracking_uri=tracking_uri)
     if not isinstance(data, AccountData):
         data = load_data(data, vocabulary=trained.catalog.vocabulary)
@@ -259,7 +267,147 @@ def score(
                 + ", ".join(f"{r.feature} {r.psi:.2f}" for r in high.head(10).itertuples()),
                 DriftWarning, stacklevel=2,
             )
+    if previous_scores is not None:
+        out = _with_changes(out, previous_scores)
     return ScoreResult(scores=out, drift=drift)
+
+
+# -- what changed since an earlier scoring (previous=) ----------------------------------------------------------
+CHANGE_COLUMNS = ("previous_as_of", "previous_risk", "previous_revenue_at_risk", "risk_change", "band_change",
+                  "stage_change", "new_reasons")
+NEW, GONE, UNSCORED = "new", "gone", "unscored"
+_CHANGE_REASONS = 3
+_PREVIOUS_COLUMNS = ("account_id", "as_of", "risk", "band")
+
+
+def _previous(previous: Any) -> pd.DataFrame | None:
+    """The earlier scores of ``previous=``, checked before any work (read a file with :func:`kamrisk.read_scores`)."""
+    from ._errors import DataError
+
+    if previous is None:
+        return None
+    if not isinstance(previous, pd.DataFrame):
+        raise DataError(f"previous must be a scores table (a DataFrame: read a file with kamrisk.read_scores), got "
+                        f"{type(previous).__name__}.")
+    frame = previous.reset_index() if "account_id" not in previous.columns else previous
+    missing = [c for c in _PREVIOUS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(f"previous scores: missing column(s) {missing}; give a table written by `kamrisk score`.")
+    if frame.empty:
+        raise DataError("previous scores: the table has no rows.")
+    frame = frame.copy()
+    frame["as_of"] = pd.to_datetime(frame["as_of"], errors="coerce")
+    if frame["as_of"].isna().any():
+        raise DataError(f"previous scores, column 'as_of': {int(frame['as_of'].isna().sum())} value(s) not a date.")
+    return frame
+
+
+def _with_changes(out: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """The change columns against ``previous``; accounts it had and the data no longer has are added last."""
+    return compare_scores(out, previous)
+
+
+def _change_text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame:
+        return pd.Series("", index=frame.index, dtype=object)
+    values = frame[column].astype(object)
+    return values.where(values.notna(), "").astype(str)
+
+
+def _transition(before: pd.Series, now: pd.Series) -> np.ndarray:
+    """``old->new`` where they differ (an empty value reads ``unscored``), "" where they agree."""
+    old = before.replace("", UNSCORED).to_numpy(dtype=object)
+    new = now.replace("", UNSCORED).to_numpy(dtype=object)
+    return np.where(old == new, "", old + "->" + new).astype(object)
+
+
+def compare_scores(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """``current`` scores with the change columns against the latest as_of of ``previous``.
+
+    Parameters
+    ----------
+    current : DataFrame
+        Scores as :func:`kamrisk.score` returns them (one row per account and as_of).
+    previous : DataFrame
+        An earlier scoring (its latest as_of is compared).
+
+    Returns
+    -------
+    DataFrame
+        ``current`` plus :data:`CHANGE_COLUMNS` (filled on the rows of its latest as_of), and one
+        ``unscorable`` row at that as_of for each account of ``previous`` missing from ``current``.
+        ``risk_change`` is in probability (0.12: twelve points up); ``band_change`` and ``stage_change`` read
+        ``old->new`` (``unscored`` for no band), "" when unchanged, ``new`` for an account absent before and
+        ``gone`` for one absent now; ``new_reasons`` names the reason families (comma-separated) an account
+        has now and did not have before.
+    """
+    out = current.copy()
+    latest = out["as_of"].max()
+    prev = previous[previous["as_of"] == previous["as_of"].max()].copy()
+    prev["account_id"] = prev["account_id"].astype(str)
+    prev = prev.drop_duplicates("account_id").set_index("account_id")
+    now = out["as_of"] == latest
+    ids = out.loc[now, "account_id"].astype(str)
+    before = prev.reindex(ids.to_numpy())
+    known = ids.isin(prev.index).to_numpy()
+    for column in CHANGE_COLUMNS:
+        out[column] = pd.Series(pd.NaT if column == "previous_as_of" else np.nan if column in (
+            "previous_risk", "previous_revenue_at_risk", "risk_change") else "", index=out.index)
+    out["previous_as_of"] = pd.to_datetime(out["previous_as_of"])
+    rows = out.index[now]
+    out.loc[rows, "previous_as_of"] = pd.to_datetime(before["as_of"]).to_numpy()
+    out.loc[rows, "previous_risk"] = pd.to_numeric(before["risk"], errors="coerce").to_numpy(dtype=float)
+    out.loc[rows, "previous_revenue_at_risk"] = pd.to_numeric(before["revenue_at_risk"],
+                                                              errors="coerce").to_numpy(dtype=float)
+    out.loc[rows, "risk_change"] = out.loc[rows, "risk"].to_numpy(dtype=float) - out.loc[rows, "previous_risk"]
+    current_rows = out.loc[rows]
+    band = _transition(_change_text(before, "band").set_axis(rows), _change_text(current_rows, "band"))
+    moved = _transition(_change_text(before, "stage").set_axis(rows), _change_text(current_rows, "stage"))
+    out.loc[rows, "band_change"] = np.where(known, band, NEW)
+    out.loc[rows, "stage_change"] = np.where(known, moved, NEW)
+    old = np.stack([_change_text(before, f"reason_family_{k}").to_numpy(dtype=object)
+                    for k in range(1, _CHANGE_REASONS + 1)])
+    fresh = []
+    for k in range(1, _CHANGE_REASONS + 1):
+        family = _change_text(current_rows, f"reason_family_{k}").to_numpy(dtype=object)
+        is_new = (family != "") & known & ~(old == family).any(axis=0)
+        fresh.append(np.where(is_new, family, ""))
+    joined = pd.Series(fresh[0], index=rows, dtype=object)
+    for column in fresh[1:]:
+        add = pd.Series(column, index=rows, dtype=object)
+        joined = joined + np.where((joined != "") & (add != ""), ", ", "") + add
+    out.loc[rows, "new_reasons"] = joined.to_numpy()
+
+    gone_ids = prev.index.difference(pd.Index(ids.to_numpy()), sort=False)
+    if len(gone_ids):
+        g = prev.loc[gone_ids]
+        added = pd.DataFrame({"account_id": gone_ids.to_numpy(), "as_of": latest, "status": "unscorable",
+                              "status_reason": [f"not in the data of this scoring (scored on {d:%Y-%m-%d})"
+                                                for d in pd.to_datetime(g["as_of"])],
+                              "stage": "", "risk": np.nan, "band": "", "revenue_12m": np.nan,
+                              "revenue_at_risk": np.nan})
+        for column in _ATTRIBUTES:
+            added[column] = _change_text(g, column).to_numpy()
+        for column in ("model_version", "horizon_days", "label_kind"):
+            if column in out and len(out):
+                added[column] = out[column].iloc[0]
+        added["previous_as_of"] = pd.to_datetime(g["as_of"]).to_numpy()
+        added["previous_risk"] = pd.to_numeric(g["risk"], errors="coerce").to_numpy(dtype=float)
+        added["previous_revenue_at_risk"] = pd.to_numeric(g["revenue_at_risk"], errors="coerce").to_numpy(dtype=float)
+        added["risk_change"] = np.nan
+        added["band_change"] = GONE
+        added["stage_change"] = GONE
+        added["new_reasons"] = ""
+        for column in out.columns:
+            if column not in added:
+                kind = out[column].dtype
+                numeric = pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_datetime64_any_dtype(kind)
+                added[column] = np.nan if numeric else ""
+        out = pd.concat([out, added[out.columns].astype({c: out[c].dtype for c in ("account_id",)})],
+                        ignore_index=True)
+    return out
+
+
 
 
 def write_scores(scores: pd.DataFrame, out: str | Path) -> Path:

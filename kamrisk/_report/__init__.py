@@ -263,6 +263,13 @@ class _View:
         self.top = len(self.scored) if top is None else min(top, len(self.scored))
         self.history = frame[frame["status"] == "scored"]
         self.data = data
+        self.frame = frame
+
+    # what changed since the previous scoring (kamrisk._report._changes) -------------------------------------
+    def changes(self) -> dict[str, Any] | None:
+        from ._changes import changes_view
+
+        return changes_view(self.frame, self.lang, self.family, self.stage)
 
     # names ------------------------------------------------------------------------------------------------
     def family(self, fid: str) -> str:
@@ -486,6 +493,7 @@ def render_html(view: _View) -> str:
     return _environment().get_template("report.html.j2").render(
         lang=view.lang, ui=ui, date=_date(view.date),
         previous=ui["previous"].format(date=_date(view.previous_date)) if view.previous_date is not None else "",
+        changes=view.changes(),
         portfolio=view.portfolio(), rows=view.rows(), filters=view.filters(), cards=view.cards(),
         cards_note=ui["cards_note_all"] if view.top == len(view.scored) else ui["cards_note"].format(n=view.top),
         unscorable=view.unscorable_rows(), footer=ui["footer"].format(version=__version__),
