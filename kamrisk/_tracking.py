@@ -10,6 +10,7 @@ version gets is decided by training (:mod:`kamrisk._train`); this module records
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import tempfile
@@ -202,10 +203,11 @@ def log_training(result: Any, *, tracking_uri: str | None = None, experiment: st
             result.backtest.fold_plan.to_csv(folder / "backtest_fold_plan.csv", index=False)
             for name in ("backtest_folds.csv", "backtest_segments.csv", "backtest_fold_plan.csv"):
                 mlflow.log_artifact(str(folder / name), artifact_path="backtest")
-            trained.model_version = f"run {run_id[:8]}"
-            trained.versions["run_id"] = run_id
+            # the logged copy knows its run; the caller's model is left as it was
+            logged = dataclasses.replace(trained, model_version=f"run {run_id[:8]}",
+                                         versions={**trained.versions, "run_id": run_id})
             card = folder / "MODEL_CARD.md"
-            card.write_text(result.model_card(), encoding="utf-8")
+            card.write_text(result.model_card(model_version=logged.model_version), encoding="utf-8")
             mlflow.log_artifact(str(card))
             for name, content in result.extra_artifacts().items():
                 target = folder / name
@@ -213,9 +215,9 @@ def log_training(result: Any, *, tracking_uri: str | None = None, experiment: st
                 content(target)
                 parent = Path(name).parent
                 mlflow.log_artifact(str(target), artifact_path=str(parent) if parent != Path(".") else None)
-            model_path = trained.save(folder / "trained_model.joblib")
+            model_path = logged.save(folder / "trained_model.joblib")
             example = result.input_example()
-            output = trained.predict_frame(example)
+            output = logged.predict_frame(example)
             signature = infer_signature(example, output, params={"lang": "en", "reasons": "all"})
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*Add type hints", category=UserWarning)

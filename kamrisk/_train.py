@@ -105,7 +105,7 @@ class TrainResult:
         """Further files to log with the run: ``{relative name: writer(path)}``."""
         return dict(self.artifacts)
 
-    def model_card(self) -> str:
+    def model_card(self, model_version: str | None = None) -> str:
         """The recipe's MODEL_CARD.md filled with this training's figures."""
         from jinja2 import Environment
 
@@ -130,7 +130,7 @@ class TrainResult:
             horizon_days=recipe.horizon_days,
             label_kind=recipe.label_kind,
             threshold_pct=int(round(100 * recipe.label.threshold)),
-            model_version=self.trained.model_version,
+            model_version=model_version or self.trained.model_version,
             rows=int(labelled.sum()),
             accounts=self.X[labelled].index.get_level_values("account_id").nunique(),
             dates=self.X[labelled].index.get_level_values("as_of").nunique(),
@@ -279,6 +279,8 @@ def train(
 
         step("Logging to MLflow")
         logged = log_training(result, tracking_uri=tracking_uri, experiment=experiment)
+        trained.model_version = f"run {logged.run_id[:8]}"
+        trained.versions["run_id"] = logged.run_id
         if not register:
             result.registry = RegistryOutcome(logged.run_id, logged.model_uri, None, None, None,
                                               "not registered (no registered model name given)")
