@@ -260,6 +260,8 @@ def score(
         Path | None, typer.Option(help="An earlier scores table: add risk_change, band_change, stage_change and "
                                        "new_reasons per account; accounts it had and the data lacks are kept.")
     ] = None,
+    allow_outside_data: Annotated[bool, typer.Option(
+        help="Score an as_of before the first order or more than a month after the data's end.")] = False,
 ) -> None:
     """Score every account at as_of: risk, band, revenue at risk, reasons, cause and action."""
     import warnings
@@ -282,7 +284,7 @@ def score(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DriftWarning)  # shown as a table below
             result = run(book, trained, as_of=as_of, lang=lang, reasons=reasons, tracking_uri=tracking_uri,
-                         allow_new_levels=allow_new_levels,
+                         allow_new_levels=allow_new_levels, allow_outside_data=allow_outside_data,
                          previous=previous_scores if previous is not None else None)
     write_scores(result.scores, out)
     scores = result.scores

@@ -140,6 +140,22 @@ def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, activity: Any) 
     return frame
 
 
+OUTSIDE_SLACK_DAYS = 31  # an export is often scored at the next month start, a few weeks after its last order
+
+
+def _check_span(data: Any, dates: pd.DatetimeIndex, allow: bool) -> None:
+    """Refuse as_of dates before the first order or more than a month after the data's end."""
+    from ._errors import OptionError
+
+    outside = dates[(dates < data.start) | (dates > data.end + pd.Timedelta(days=OUTSIDE_SLACK_DAYS))]
+    if len(outside) and not allow:
+        raise OptionError(
+            f"as_of {', '.join(f'{d:%Y-%m-%d}' for d in outside[:5])} is outside the data, which runs from "
+            f"{data.start:%Y-%m-%d} to {data.end:%Y-%m-%d} (scoring up to {OUTSIDE_SLACK_DAYS} days after its end "
+            "is allowed): check the date, or pass allow_outside_data=True (--allow-outside-data) to score it anyway."
+        )
+
+
 def load_model(model: Any, *, tracking_uri: str | None = None) -> Any:
     """The :class:`~kamrisk.TrainedModel` behind ``model``: an MLflow model URI (``models:/kamrisk@champion``,
     ``runs:/<id>/model``), a local model folder, a TrainedModel, or a TrainResult."""
@@ -170,6 +186,7 @@ def score(
     tracking_uri: str | None = None,
     allow_new_levels: bool = False,
     previous: Any = None,
+    allow_outside_data: bool = False,
 ) -> ScoreResult:
     """Score every account of ``data`` at ``as_of`` with a trained model.
 
@@ -184,6 +201,8 @@ def score(
     reasons : ``"all"``, ``"at_risk"`` (only high and medium band rows are explained) or ``"none"``
     tracking_uri : where ``models:/`` URIs are resolved (default as for training)
     allow_new_levels : score category levels the model never saw as unknown instead of refusing
+    allow_outside_data : score an as_of before the first order or more than a month after the data's end
+        (refused by default: nothing, or only stale facts, would be scored)
     previous : DataFrame, optional
         An earlier scores table (``kamrisk.read_scores(path)`` reads a file).
         Adds what changed since then to the latest as_of (:func:`compare_scores`):
@@ -204,7 +223,7 @@ def score(
     ModelError
         When the model and the data disagree (columns, category levels).
     OptionError
-        For a bad ``as_of``, ``lang`` or ``reasons``.
+        For a bad ``as_of``, ``lang`` or ``reasons``, or an as_of outside the data.
     """
     from ._explain import explain
     from ._features import build_features
@@ -217,6 +236,7 @@ def score(
     trained = load_model(model, tracking_uri=tracking_uri)
     if not isinstance(data, AccountData):
         data = load_data(data, vocabulary=trained.catalog.vocabulary)
+    _check_span(data, dates, allow_outside_data)
     model_ = trained.model
     activity = trained.recipe.activity
     features = build_features(data, dates, catalog=trained.catalog, active_days=activity.active_days)

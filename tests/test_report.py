@@ -558,3 +558,13 @@ def test_a_big_book_lists_every_account_but_cards_only_the_top_200(scores, tmp_p
     cards = html.split('<section id="cards">', 1)[1]
     assert all(f'data-account="{a}"' in cards for a in top)
     assert len(html.encode("utf-8")) < 8_000_000  # about 1 KB a table row; the cards stay a fixed cost
+
+
+def test_the_report_says_which_model_and_question(scores, tmp_path):
+    stamped = scores.assign(model_version="kamrisk v3", horizon_days=180, label_kind="full")
+    html = write_report(stamped, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Model kamrisk v3: full defection within 180 days" in html
+    zh = write_report(stamped, tmp_path / "zh.html", lang="zh").read_text(encoding="utf-8")
+    assert "模型 kamrisk v3：预测180天内全面流失" in zh
+    plain = write_report(scores, tmp_path / "plain.html").read_text(encoding="utf-8")
+    assert "model-line" not in plain  # scores from before the model was named: no line, no placeholder

@@ -220,8 +220,19 @@ def test_no_account_is_lost_on_any_book(model, book, as_of_days):
         warnings.simplefilter("ignore", DriftWarning)
         data = AccountData(orders=orders, accounts=accounts if len(accounts) else None)
         as_of = pd.Timestamp("2023-06-01") + pd.Timedelta(days=as_of_days)
-        result = score(data, model, as_of=as_of, allow_new_levels=True)
+        result = score(data, model, as_of=as_of, allow_new_levels=True, allow_outside_data=True)
     expected = set(orders["account_id"]) | set(accounts["account_id"])
     assert set(result.scores["account_id"]) == expected
     assert len(result.scores) == len(expected)
     assert result.scores["status"].isin(["scored", "unscorable"]).all()
+
+
+@pytest.mark.parametrize("as_of", ["2019-06-01", "2027-03-01"])
+def test_an_as_of_outside_the_data_is_refused_unless_asked(sim_data, model, as_of):
+    span = f"{sim_data.start:%Y-%m-%d} to {sim_data.end:%Y-%m-%d}"
+    with pytest.raises(OptionError, match=f"outside the data, which runs from {span}"):
+        score(sim_data, model, as_of=as_of, reasons="none")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DriftWarning)
+        result = score(sim_data, model, as_of=as_of, reasons="none", allow_outside_data=True)
+    assert len(result.scores) == len(sim_data.account_ids)

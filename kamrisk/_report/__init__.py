@@ -286,6 +286,17 @@ class _View:
         """``{key}_one`` or ``{key}_n`` filled with ``n`` (thousands separators)."""
         return self.ui[f"{key}_one" if n == 1 else f"{key}_n"].format(n=f"{n:,}")
 
+    def model_line(self) -> str:
+        """Which model and which question the scores answer ("kamrisk v3: full defection within 180 days")."""
+        latest = self.scored if len(self.scored) else self.unscorable
+        if not {"model_version", "horizon_days", "label_kind"} <= set(latest.columns) or not len(latest):
+            return ""
+        row = latest.iloc[0]
+        if _missing(row["horizon_days"]) or _missing(row["model_version"]) or not str(row["model_version"]):
+            return ""
+        kind = self.ui.get(f"label_{row['label_kind']}", str(row["label_kind"]))
+        return self.ui["model_line"].format(version=row["model_version"], kind=kind, days=int(row["horizon_days"]))
+
     def stage(self, stage: str) -> str:
         return self.ui.get(f"stage_{stage}", stage) if stage else ""
 
@@ -475,24 +486,29 @@ class _View:
 
 
 # -- rendering -------------------------------------------------------------------------------------------------
-def _environment() -> Any:
+def page_assets() -> tuple[Any, str, str, str]:
+    """What every kamrisk page shares (the report and the review): the template environment, the script,
+    the style sheet, and the script's sha256 for the page's content security policy."""
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
+                                     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    script = (_TEMPLATES / "report.js").read_text(encoding="utf-8")
+    style = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return environment, script, style, digest
 
 
 def render_html(view: _View) -> str:
     """The report's HTML for a computed view."""
     from .. import __version__
 
-    script = (_TEMPLATES / "report.js").read_text(encoding="utf-8")
-    style = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    environment, script, style, digest = page_assets()
     ui = view.ui
-    return _environment().get_template("report.html.j2").render(
+    return environment.get_template("report.html.j2").render(
         lang=view.lang, ui=ui, date=_date(view.date),
         previous=ui["previous"].format(date=_date(view.previous_date)) if view.previous_date is not None else "",
+        model=view.model_line(),
         changes=view.changes(),
         portfolio=view.portfolio(), rows=view.rows(), filters=view.filters(), cards=view.cards(),
         cards_note=ui["cards_note_all"] if view.top == len(view.scored) else ui["cards_note"].format(n=view.top),

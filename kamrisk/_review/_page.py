@@ -6,8 +6,6 @@ Every text from the data (names, owners, reasons, the account team's notes) is u
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,6 @@ __all__ = ["write_review", "DEFAULT_TOP"]
 DEFAULT_TOP = 200
 _FILTERS = ("verdict", "owner", "segment", "region")
 _LIST_MISSED = 50
-_TEMPLATES = Path(__file__).resolve().parent.parent / "_report" / "templates"
 
 
 def _money(value: Any) -> str:
@@ -207,25 +204,17 @@ class _ReviewView:
         return cards
 
 
-def _environment() -> Any:
-    import jinja2
-
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-
-
 def render_review(view: _ReviewView) -> str:
     from .. import __version__
+    from .._report import page_assets
 
-    script = (_TEMPLATES / "report.js").read_text(encoding="utf-8")
-    style = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    environment, script, style, digest = page_assets()
     result, ui = view.result, view.ui
     rule = ui["rule"].format(kind=ui[f"kind_{result.label_kind}"], days=result.horizon_days,
                              share=_percent(result.threshold), lead=IN_TIME_DAYS)
     judged = ui["judged_until"].format(date=_date(result.judged_until)) \
         if result.judged_until < result.end - pd.Timedelta(days=1) else ""
-    return _environment().get_template("review.html.j2").render(
+    return environment.get_template("review.html.j2").render(
         lang=view.lang, ui=ui, period=f"{_date(result.start)} – {_date(result.end - pd.Timedelta(days=1))}",
         judged=judged, rule=rule, kpis=view.kpis(), families=view.families(), by_tables=view.by_tables(),
         rows=view.rows(), filters=view.filters(), missed=view.missed(), cards=view.cards(),
