@@ -48,3 +48,27 @@ def test_own_family_and_own_recipe_train_and_score(sim_dir, tmp_path, capsys, mo
     assert (scores["horizon_days"] == 90).all() and (scores["model_version"] == "kamrisk v1").all()
     assert "contrib_supplier_quality" in scores  # the new family is read, explained and reported
     assert scores["contrib_supplier_quality"].notna().any()
+
+
+@pytest.mark.slow
+def test_nine_months_of_orders_train_and_score_on_the_command_line(sim_book, tmp_path, capsys, monkeypatch):
+    """A new user's public 12-month log cut to nine months: the weekly `short` recipe trains at a 90-day
+    horizon; the monthly default refuses with a message that names the data's span and the way out."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    book = tmp_path / "nine_months"
+    book.mkdir()
+    cut = pd.Timestamp("2023-10-01")
+    sim_book.orders[sim_book.orders["order_date"] < cut].to_csv(book / "orders.csv", index=False)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with pytest.raises(SystemExit) as refused:
+        main(["train", str(book), "--tracking-uri", store])
+    err = capsys.readouterr().err
+    assert refused.value.code == 1 and err.startswith("Error: ")
+    assert "2023-01-01 to 2023-10-01" in err and "the `short` recipe" in err
+    main(["train", str(book), "--recipe", "short", "--tracking-uri", store])
+    out = capsys.readouterr().out
+    assert "Backtest of 'short' (full defection within 90 days)" in out and "is the champion" in out
+    main(["score", str(book), "--as-of", "2023-10-01", "--out", str(tmp_path / "s.csv"), "--tracking-uri", store])
+    scores = pd.read_csv(tmp_path / "s.csv", dtype={"account_id": str})
+    assert set(scores["account_id"]) == set(sim_book.orders.loc[sim_book.orders["order_date"] < cut, "account_id"])
+    assert (scores["horizon_days"] == 90).all()
