@@ -201,7 +201,7 @@ def _decide_alias(result: TrainResult, data: Any, champion: Any, catalog: Catalo
     metric = result.recipe.backtest.metric
     new = result.backtest.metric(metric)
     if champion is None:
-        return "champion", f"backtest {metric} {new:.4f} (no champion yet)"
+        return "champion", f"backtest {metric} {new:.4f} (the first version of this registered model)"
     if champion.fold_signature == result.backtest.signature and metric in champion.metrics:
         old, how = champion.metrics[metric], f"champion v{champion.version} on the same folds"
     else:  # different data or folds: re-backtest the champion's recipe on this data, the new run's folds
