@@ -44,8 +44,10 @@ def cast_categories(X: pd.DataFrame, levels: Mapping[str, list[Any]]) -> pd.Data
 
 def check_columns(expected: list[str], given: Any) -> None:
     """Refuse data missing a training column, showing the difference both ways."""
-    missing = [c for c in expected if c not in set(given)]
-    unexpected = [c for c in given if c not in set(expected)]
+    given, known = list(given), set(expected)  # sets built once: this runs on every (one-row) request
+    present = set(given)
+    missing = [c for c in expected if c not in present]
+    unexpected = [c for c in given if c not in known]
     if missing:
         raise ModelError(
             f"Columns of the scoring data differ from training: missing {missing}; unexpected {unexpected}."
