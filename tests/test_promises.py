@@ -134,3 +134,21 @@ def test_a_reason_text_is_escaped_in_the_report(tmp_path):
     scores.loc[first, "reason_1"] = "<img src=x onerror=alert(1)> orders down"
     html = write_report(scores, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt; orders down" in html
+
+
+def test_stage_rules_by_hand():
+    """The rules batch scoring and REST share: lapsed beats declining beats the band."""
+    from kamrisk._model import risk_band
+    from kamrisk._stages import stage
+
+    quarter = 100 * 365 / 90  # a yearly revenue whose quarterly pace is 100
+    X = pd.DataFrame({
+        "days_since_last_order": [91.0, 90.0, 100.0, 10.0, 10.0, 10.0, 10.0],
+        "typical_reorder_gap_days": [10.0, 10.0, 40.0, 10.0, 10.0, 10.0, np.nan],
+        "revenue_90d": [0.0, 100.0, 100.0, 59.99, 60.01, 100.0, 100.0],
+        "revenue_365d": [quarter] * 7,
+    })
+    band = risk_band(np.array([0.9, 0.9, 0.9, 0.9, 0.9, 0.2, 0.199]), {"high": 0.5, "medium": 0.2})
+    assert list(band) == ["high"] * 5 + ["medium", "low"]
+    # 91 > max(90, 3 x 10): lapsed; 90 is not; 100 <= 3 x 40 is not; 59.99 < 60% of the pace: declining
+    assert list(stage(X, band)) == ["lapsed", "warning", "warning", "declining", "warning", "warning", "healthy"]
