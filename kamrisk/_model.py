@@ -36,6 +36,9 @@ def cast_categories(X: pd.DataFrame, levels: Mapping[str, list[Any]]) -> pd.Data
     X = X.copy()
     for column, values in levels.items():
         if column in X:
+            dtype = X[column].dtype
+            if isinstance(dtype, pd.CategoricalDtype) and list(dtype.categories) == list(values):
+                continue  # already cast (scoring casts once, then predicts several times)
             text = X[column].astype(object).where(X[column].notna(), None)
             text = text.map(lambda v: None if v is None else str(v))
             X[column] = pd.Categorical(text, categories=values)
