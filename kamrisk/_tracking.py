@@ -187,10 +187,14 @@ def _end_failed(client: Any, run_id: str, patience: float = 10.0) -> None:
     """Mark ``run_id`` FAILED, trying for ``patience`` seconds (a server being restarted comes back)."""
     import mlflow
 
-    with contextlib.suppress(Exception):  # leave mlflow's active-run stack clean whatever the store says
-        while mlflow.active_run() is not None:
-            mlflow.tracking.fluent._active_run_stack.get().pop()
     deadline = time.monotonic() + patience
+    active = mlflow.active_run()
+    if active is not None and active.info.run_id == run_id:
+        try:  # end_run leaves mlflow's active run first, then tells the store (its exit hook has nothing left)
+            mlflow.end_run(status="FAILED")
+            return
+        except Exception:  # noqa: BLE001
+            pass
     while True:
         try:
             client.set_terminated(run_id, "FAILED")

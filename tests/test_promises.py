@@ -28,7 +28,7 @@ def _days(n: int) -> pd.Timestamp:
 
 
 def _book(events: list[tuple]) -> AccountData:
-    orders = pd.DataFrame([("A", _days(d), a) for d, a in [(400, 100.0), (200, 1000.0), (100, 20.0),
+    orders = pd.DataFrame([("A", _days(d), a) for d, a in [(400, 100.0), (200, 1000.0), (100, 20.0), (90, 500.0),
                                                           (60, 300.0), (1, 4000.0), (0, 50000.0)]],
                           columns=["account_id", "order_date", "amount"])
     frame = pd.DataFrame(events, columns=["account_id", "event_date", "event_type", "resolved_date"])
@@ -39,8 +39,9 @@ def _book(events: list[tuple]) -> AccountData:
 
 def test_twelve_month_revenue_is_the_365_days_before_as_of():
     features = build_features(_book([]), [T]).loc[("A", T)]
-    assert features["revenue_365d"] == 1000 + 20 + 300 + 4000  # not the order on as_of, not 400 days back
-    assert features["revenue_90d"] == 300 + 4000
+    assert features["revenue_365d"] == 1000 + 20 + 500 + 300 + 4000  # not the order on as_of, not 400 days back
+    assert features["revenue_90d"] == 500 + 300 + 4000  # [as_of - 90 days, as_of): day 90 is in, day 0 out
+    assert features["revenue_change_90d"] == pytest.approx(4800 / 20 - 1)  # against [as_of - 180, as_of - 90)
 
 
 def test_a_complaint_dated_on_as_of_is_not_yet_known():
@@ -51,7 +52,8 @@ def test_a_complaint_dated_on_as_of_is_not_yet_known():
 def test_an_event_resolved_before_it_was_raised_does_not_leak_from_after_as_of():
     """Raised after as_of, 'resolved' before it: repaired to resolved on its own date, so at as_of it is
     neither open nor a closure that cancels an open complaint."""
-    book = _book([("A", _days(-10), "complaint", _days(30)), ("A", _days(20), "complaint", pd.NaT)])
+    book = _book([("A", _days(-10), "complaint", _days(30)), ("A", _days(20), "complaint", pd.NaT),
+                  ("A", _days(100), "complaint", _days(50))])  # raised and resolved before as_of: closed
     events = book.events
     assert (events["resolved_date"].isna() | (events["resolved_date"] >= events["event_date"])).all()
     assert build_features(book, [T]).loc[("A", T), "open_complaints"] == 1
@@ -148,7 +150,18 @@ def test_stage_rules_by_hand():
         "revenue_90d": [0.0, 100.0, 100.0, 59.99, 60.01, 100.0, 100.0],
         "revenue_365d": [quarter] * 7,
     })
-    band = risk_band(np.array([0.9, 0.9, 0.9, 0.9, 0.9, 0.2, 0.199]), {"high": 0.5, "medium": 0.2})
+    band = risk_band(np.array([0.9, 0.9, 0.9, 0.9, 0.5, 0.2, 0.199]), {"high": 0.5, "medium": 0.2})
     assert list(band) == ["high"] * 5 + ["medium", "low"]
     # 91 > max(90, 3 x 10): lapsed; 90 is not; 100 <= 3 x 40 is not; 59.99 < 60% of the pace: declining
     assert list(stage(X, band)) == ["lapsed", "warning", "warning", "declining", "warning", "warning", "healthy"]
+
+
+def test_scoring_rows_follows_the_batch_rules(trained):
+    """What REST and Spark answer through: a lapsed row is unscorable with its reason, no risk, no band."""
+    example = trained.input_example(3)
+    example.loc[0, "days_since_last_order"] = 400.0
+    out = trained.trained.predict_frame(example)
+    assert list(out["status"]) == ["unscorable", "scored", "scored"]
+    assert out.loc[0, "status_reason"] == "already defected: no order for 400 days"
+    assert np.isnan(out.loc[0, "risk"]) and out.loc[0, "band"] == "" and out.loc[0, "reason_1"] == ""
+    assert out.loc[0, "stage"] == "lapsed" and set(out.loc[1:, "band"]) <= {"high", "medium", "low"}
