@@ -93,13 +93,17 @@ def test_a_better_model_becomes_champion(trained):
 
 
 def test_reasons_are_worded_from_the_strongest_sign_of_a_family():
-    from kamrisk._explain import _strongest_signs
+    from kamrisk._explain import _best_wordable
 
     catalog = load_catalog()
     family = "channel_conflict"
     signs = [s.id for s in catalog.signs if s.family == family][:3]
-    contrib = pd.DataFrame([[0.1, 0.9, -0.5], [0.7, -0.2, 0.3]], columns=signs)
-    assert list(_strongest_signs(contrib, catalog)[family]) == [signs[1], signs[0]]
+    contrib = pd.DataFrame([[0.1, 0.9, -0.5], [0.7, 0.2, 0.3], [-0.1, -0.2, -0.3]], columns=signs)
+    ok = pd.DataFrame(True, index=contrib.index, columns=signs)
+    chosen, has = _best_wordable(contrib, ok, catalog)[family]
+    assert list(chosen[:2]) == [signs[1], signs[0]] and list(has) == [True, True, False]
+    ok.loc[0, signs[1]] = False  # the strongest sign cannot be worded: the next one that raises the risk
+    assert _best_wordable(contrib, ok, catalog)[family][0][0] == signs[0]
 
 
 def test_catalog_directions_are_the_yaml_directions():
