@@ -515,8 +515,16 @@ def _quiet_third_parties() -> None:
     warnings.filterwarnings("ignore", message=".*does not yet fully support pandas")
 
 
+@app.callback()
+def _global_options(
+    verbose: Annotated[bool, typer.Option("--verbose", help="On an error, also print its details: the chain of "
+                                                          "causes and the traceback.")] = False,
+) -> None:
+    """Which key accounts are about to defect, why, and what to do about it."""
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; exit 1 with ``Error: ...`` on a user's mistake."""
+    """Run the CLI; exit 1 with ``Error: ...`` on a user's mistake (``--verbose`` adds the details)."""
     from typer import Abort
 
     try:  # recent typer vendors click; older versions use the click package
@@ -525,9 +533,16 @@ def main(argv: list[str] | None = None) -> None:
         from click.exceptions import ClickException
 
     _quiet_third_parties()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = "--verbose" in argv  # accepted anywhere: `kamrisk train DATA --verbose` as well
+    argv = [a for a in argv if a != "--verbose"]
     try:
         app(args=argv, standalone_mode=False)
     except KamriskError as exc:
+        if verbose:
+            import traceback
+
+            typer.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
         typer.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     except Abort:

@@ -36,6 +36,9 @@ def cast_categories(X: pd.DataFrame, levels: Mapping[str, list[Any]]) -> pd.Data
     X = X.copy()
     for column, values in levels.items():
         if column in X:
+            dtype = X[column].dtype
+            if isinstance(dtype, pd.CategoricalDtype) and list(dtype.categories) == list(values):
+                continue  # already cast (scoring casts once, then predicts several times)
             text = X[column].astype(object).where(X[column].notna(), None)
             text = text.map(lambda v: None if v is None else str(v))
             X[column] = pd.Categorical(text, categories=values)
@@ -44,8 +47,10 @@ def cast_categories(X: pd.DataFrame, levels: Mapping[str, list[Any]]) -> pd.Data
 
 def check_columns(expected: list[str], given: Any) -> None:
     """Refuse data missing a training column, showing the difference both ways."""
-    missing = [c for c in expected if c not in set(given)]
-    unexpected = [c for c in given if c not in set(expected)]
+    given, known = list(given), set(expected)  # sets built once: this runs on every (one-row) request
+    present = set(given)
+    missing = [c for c in expected if c not in present]
+    unexpected = [c for c in given if c not in known]
     if missing:
         raise ModelError(
             f"Columns of the scoring data differ from training: missing {missing}; unexpected {unexpected}."

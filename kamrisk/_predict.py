@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ModelError
+from ._model import cast_categories, check_columns
 from ._options import check_lang, check_reasons
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,6 +47,9 @@ def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", 
     if missing_keys:
         raise ModelError(f"Input rows need the columns {missing_keys} besides the features.")
     X = frame.drop(columns=list(KEYS)).reset_index(drop=True)
+    check_columns(list(trained.model.feature_names_in_), X.columns)
+    # cast once: risk, contributions and the what-if each predict on these rows (a fixed cost per request)
+    X = cast_categories(X, trained.model.categories_)
     gone = lapsed(X, trained.recipe.activity)
     explained = explain(trained.model, X[~gone], trained.catalog, lang=lang, reasons=reasons,
                         reference=trained.reference or None)

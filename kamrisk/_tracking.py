@@ -2,9 +2,12 @@
 
 Default store: ``sqlite:///<cwd>/mlflow.db`` set explicitly (MLflow silently falls back to a file store
 when ``./mlruns`` exists and no URI is set). ``tracking_uri=`` or ``MLFLOW_TRACKING_URI`` points it at a
-server instead. A server that cannot be reached is found before any work (:func:`check_store`); a run that
-fails midway is marked FAILED, and a registered model is never left without a version. Which alias a new
-version gets is decided by training (:mod:`kamrisk._train`); this module records it.
+server instead. A server that cannot be reached is found before any work (:func:`check_store`); requests
+to it are retried at most twice and time out after 30 s (MLflow's own ``MLFLOW_HTTP_REQUEST_*`` settings,
+unless the user set them). A run that fails midway is marked FAILED while the store still answers; a run
+whose kamrisk process died before it could close it (the server was down at that moment) is marked FAILED
+by the next training on the same host and experiment. A registered model is never left without a version.
+Which alias a new version gets is decided by training (:mod:`kamrisk._train`); this module records it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import contextlib
 import dataclasses
 import io
 import os
+import socket
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,6 +151,60 @@ def _experiment(name: str, uri: str) -> None:
     mlflow.set_experiment(name)
 
 
+def _unreachable(exc: BaseException) -> bool:
+    """True when an MLflow error means the store did not answer (rather than "no such model/alias")."""
+    code = getattr(exc, "error_code", "")
+    return code in ("INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE") or "API request to" in str(exc)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _close_orphans(client: Any, experiment_id: str) -> None:
+    """Mark FAILED the runs this host's kamrisk processes started and could not close (their process is
+    gone: killed, or the server was down when it tried). Best effort: a store that does not answer here
+    fails in the next step with a clear error."""
+    host = socket.gethostname()
+    with contextlib.suppress(Exception):
+        orphans = client.search_runs([experiment_id], "attributes.status = 'RUNNING' and "
+                                     f"tags.`kamrisk.host` = '{host}'", max_results=200)
+        for run in orphans:
+            pid = run.data.tags.get("kamrisk.pid", "")
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                client.set_tag(run.info.run_id, "kamrisk.failure",
+                               "the kamrisk process ended before it could close this run")
+                client.set_terminated(run.info.run_id, "FAILED")
+
+
+def _end_failed(client: Any, run_id: str, patience: float = 10.0) -> None:
+    """Mark ``run_id`` FAILED, trying for ``patience`` seconds (a server being restarted comes back)."""
+    import mlflow
+
+    deadline = time.monotonic() + patience
+    active = mlflow.active_run()
+    if active is not None and active.info.run_id == run_id:
+        try:  # end_run leaves mlflow's active run first, then tells the store (its exit hook has nothing left)
+            mlflow.end_run(status="FAILED")
+            return
+        except Exception:  # noqa: BLE001
+            pass
+    while True:
+        try:
+            client.set_terminated(run_id, "FAILED")
+            return
+        except Exception:  # noqa: BLE001
+            if time.monotonic() > deadline:
+                return
+            time.sleep(1.0)
+
+
 def _failed(what: str, uri: str, exc: BaseException) -> TrackingError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return TrackingError(f"{what} failed on the tracking store {uri}: {first[:300]}")
@@ -163,9 +222,14 @@ def log_training(result: Any, *, tracking_uri: str | None = None, experiment: st
     _use(uri)
     recipe = result.recipe
     trained = result.trained
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     try:
         _experiment(experiment, uri)
-        run = mlflow.start_run(run_name=f"{recipe.name}-{pd.Timestamp.now():%Y%m%d-%H%M%S}")
+        _close_orphans(client, mlflow.get_experiment_by_name(experiment).experiment_id)
+        run = mlflow.start_run(run_name=f"{recipe.name}-{pd.Timestamp.now():%Y%m%d-%H%M%S}",
+                               tags={"kamrisk.host": socket.gethostname(), "kamrisk.pid": str(os.getpid())})
     except Exception as exc:  # noqa: BLE001 - whatever the store says, the user gets one line
         raise _failed("Starting the MLflow run", uri, exc) from exc
     run_id = run.info.run_id
@@ -228,9 +292,10 @@ def log_training(result: Any, *, tracking_uri: str | None = None, experiment: st
                     signature=signature,
                     input_example=example,
                 )
-    except Exception as exc:
-        with contextlib.suppress(Exception):  # the store may be gone: marking the run is best effort
-            mlflow.end_run(status="FAILED")
+    except BaseException as exc:  # Ctrl-C too: the run must not stay RUNNING
+        _end_failed(client, run_id, patience=0.0 if isinstance(exc, KeyboardInterrupt) else 10.0)
+        if not isinstance(exc, Exception):
+            raise
         from ._errors import KamriskError
 
         if isinstance(exc, KamriskError):
@@ -239,6 +304,7 @@ def log_training(result: Any, *, tracking_uri: str | None = None, experiment: st
     try:
         mlflow.end_run(status="FINISHED")
     except Exception as exc:  # noqa: BLE001
+        _end_failed(client, run_id)
         raise _failed(f"Closing run {run_id}", uri, exc) from exc
     return LoggedRun(run_id, info.model_uri)
 
@@ -256,7 +322,9 @@ def champion_record(name: str, *, tracking_uri: str | None = None) -> ChampionRe
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     try:
         champion = client.get_model_version_by_alias(name, "champion")
-    except MlflowException:
+    except MlflowException as exc:
+        if _unreachable(exc):  # a store that does not answer is not "no champion yet"
+            raise _failed(f"Looking up the champion of {name!r}", uri, exc) from exc
         return None
     try:
         run = client.get_run(champion.run_id)
@@ -283,7 +351,9 @@ def set_alias(logged: LoggedRun, name: str, alias: str, why: str, *, tracking_ur
     try:
         client.get_registered_model(name)
         existed = True
-    except MlflowException:
+    except MlflowException as exc:
+        if _unreachable(exc):
+            raise _failed(f"Looking up registered model {name!r}", uri, exc) from exc
         existed = False
     except Exception as exc:  # noqa: BLE001
         raise _failed(f"Looking up registered model {name!r}", uri, exc) from exc
@@ -294,11 +364,23 @@ def set_alias(logged: LoggedRun, name: str, alias: str, why: str, *, tracking_ur
         client.set_model_version_tag(name, version, "kamrisk.alias_reason", why)
     except Exception as exc:  # noqa: BLE001
         if not existed:
-            with contextlib.suppress(Exception):
-                if not client.search_model_versions(f"name='{name}'"):
-                    client.delete_registered_model(name)
+            _drop_if_empty(client, name)
         raise _failed(f"Registering run {logged.run_id} as {name!r}", uri, exc) from exc
     return str(version)
+
+
+def _drop_if_empty(client: Any, name: str, patience: float = 10.0) -> None:
+    """Delete registered model ``name`` if it has no version, trying for ``patience`` seconds."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            if not client.search_model_versions(f"name='{name}'"):
+                client.delete_registered_model(name)
+            return
+        except Exception:  # noqa: BLE001
+            if time.monotonic() > deadline:
+                return
+            time.sleep(1.0)
 
 
 def _registry_version(model_uri: str, uri: str) -> str | None:
