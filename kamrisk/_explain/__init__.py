@@ -214,7 +214,7 @@ def _moved(X: pd.DataFrame, features: list[str], catalog: Any, reference: dict[s
 
 
 def what_if(model: Any, X: pd.DataFrame, catalog: Any, reference: dict[str, float],
-            risk: np.ndarray | None = None) -> pd.DataFrame:
+            risk: np.ndarray | None = None, risky: pd.DataFrame | None = None) -> pd.DataFrame:
     """Drop in risk per driving family if its actionable signs were at the account's healthy level.
 
     The one definition of the what-if that the card, the workbook and the REST answer share. Each
@@ -226,20 +226,31 @@ def what_if(model: Any, X: pd.DataFrame, catalog: Any, reference: dict[str, floa
     action's drop is 0 (``why_no_whatif``).
     """
     risk = model.calibrate(model.raw_score(X)) if risk is None else np.asarray(risk, dtype=float)
-    risky = wordable(X, catalog, reference)
-    out = {}
-    for family, features in _actionable(X, catalog, reference).items():
-        side = _helpful(model, X, features, catalog, reference, risky, risk)
-        changed = _moved(X, features, catalog, reference, side)
-        out[f"whatif_{family}"] = np.clip(risk - model.calibrate(model.raw_score(changed)), 0.0, None)
+    risky = wordable(X, catalog, reference) if risky is None else risky
+    families = _actionable(X, catalog, reference)
+    side = _helpful(model, X, [f for features in families.values() for f in features], catalog, reference,
+                    risky, risk)
+    changed = {family: _moved(X, features, catalog, reference, side) for family, features in families.items()}
+    out = {f"whatif_{family}": np.clip(risk - moved, 0.0, None)
+           for family, moved in zip(changed, _risks(model, list(changed.values())), strict=True)}
     return pd.DataFrame(out, index=X.index)
+
+
+def _risks(model: Any, frames: list[pd.DataFrame]) -> list[np.ndarray]:
+    """The calibrated risk of each frame, from one prediction over all of them: a what-if scores every
+    family's changed rows at once, so one row costs one call of the model, not one per family."""
+    if not frames:
+        return []
+    scores = model.calibrate(model.raw_score(pd.concat(frames, ignore_index=True)))
+    return np.split(scores, np.cumsum([len(f) for f in frames])[:-1])
 
 
 def _helpful(model: Any, X: pd.DataFrame, features: list[str], catalog: Any, reference: dict[str, float],
              risky: pd.DataFrame, risk: np.ndarray) -> pd.DataFrame:
     """``risky`` narrowed, for signs without a known direction, to rows where moving the sign alone to its
-    healthy level lowers the risk."""
+    healthy level lowers the risk (every such sign judged in one prediction)."""
     side = risky.copy()
+    jobs: list[tuple[str, np.ndarray, pd.DataFrame]] = []
     for feature in features:
         if catalog.sign(feature).direction != 0 and not np.isnan(reference[feature]) or feature not in side:
             continue
@@ -247,9 +258,10 @@ def _helpful(model: Any, X: pd.DataFrame, features: list[str], catalog: Any, ref
         if not rows.any():
             continue
         at = np.flatnonzero(rows)  # only the rows where the sign is off its healthy level
-        alone = _moved(X.iloc[at], [feature], catalog, reference, side.iloc[at])
+        jobs.append((feature, at, _moved(X.iloc[at], [feature], catalog, reference, risky.iloc[at])))
+    for (feature, at, _), alone in zip(jobs, _risks(model, [job[2] for job in jobs]), strict=True):
         lower = np.zeros(len(X), dtype=bool)
-        lower[at] = model.calibrate(model.raw_score(alone)) < risk[at]
+        lower[at] = alone < risk[at]
         side[feature] = lower
     return side
 
@@ -355,21 +367,22 @@ def explain(
     explain_mask = np.ones(len(X), dtype=bool) if reasons == "all" else np.isin(band, ["high", "medium"])
     if not explain_mask.any():
         return out
-    Xe = X[explain_mask]
+    Xe = X[explain_mask].reset_index(drop=True)  # a plain index: column look-ups stay cheap for one row
     n = len(Xe)
     rows_ = np.arange(n)
     contrib = contributions(model, Xe)
     fam = family_contributions(contrib, catalog)
     for family in families:
         out.loc[explain_mask, f"contrib_{family}"] = fam[family].to_numpy()
-    best = _best_wordable(contrib, wordable(Xe, catalog, reference), catalog)
+    risky = wordable(Xe, catalog, reference)
+    best = _best_wordable(contrib, risky, catalog)
     reason_families = [f for f in families if f in set(catalog.reason_families)]
     values = fam[reason_families].to_numpy() if reason_families else np.zeros((n, 0))
     worded = np.column_stack([best[f][1] for f in reason_families]) if reason_families else np.zeros((n, 0), bool)
     eligible = np.where(worded & (values > 0), values, -np.inf)
 
     # the cause: the driving family with a worded reason whose fix is worth the most
-    gains = (what_if(model, Xe, catalog, reference, risk=risk[explain_mask]) if reference
+    gains = (what_if(model, Xe, catalog, reference, risk=risk[explain_mask], risky=risky) if reference
              else pd.DataFrame(index=Xe.index))
     causes = [f for f in reason_families if f in set(catalog.causes)]
     cause = np.full(n, "", dtype=object)
@@ -419,17 +432,17 @@ def explain(
         for column in gains:
             out[column] = np.nan
             out.loc[explain_mask, column] = gains[column].to_numpy()
-        out.loc[explain_mask, "why_no_whatif"] = _why_no_gain(Xe, action_family, gains, catalog, reference, lang)
+        out.loc[explain_mask, "why_no_whatif"] = _why_no_gain(Xe, action_family, gains, catalog, reference, lang,
+                                                              risky)
     return out
 
 
 def _why_no_gain(X: pd.DataFrame, action_family: np.ndarray, gains: pd.DataFrame, catalog: Any,
-                 reference: dict[str, float], lang: str) -> np.ndarray:
+                 reference: dict[str, float], lang: str, risky: pd.DataFrame) -> np.ndarray:
     """Why the what-if of each row's first action is zero ("" where it is not)."""
     why = np.full(len(X), "", dtype=object)
     texts = _WHATIF_WHY[lang]
     actionable = _actionable(X, catalog, reference)
-    risky = wordable(X, catalog, reference)
     for family in np.unique(action_family[action_family != ""]):
         rows = np.flatnonzero(action_family == family)
         name = catalog.family_name(family, lang)
