@@ -45,6 +45,8 @@ _ID = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _WINDOW_TOKEN = re.compile(r"(?:^|_)(\d+[a-z]*)(?=_|$)")
 _DAYS = re.compile(r"^[1-9]\d*d$")
 _VOCABULARY = "vocabulary.yaml"
+_LABELS = "labels.yaml"  # display labels of account attribute values: not signs, not in the catalog hash
+LABEL_COLUMNS = ("segment", "region", "channel", "tier")
 
 
 @dataclass(frozen=True)
@@ -209,12 +211,14 @@ class Catalog:
     """
 
     def __init__(self, signs: list[Sign], families: dict[str, Family], hash: str, path: Path,
-                 vocabulary: Mapping[str, str] | None = None) -> None:
+                 vocabulary: Mapping[str, str] | None = None,
+                 labels: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None) -> None:
         self.signs = list(signs)
         self.families = dict(families)
         self.hash = hash
         self.path = path
         self.vocabulary = dict(vocabulary or {})
+        self.labels = {column: dict(values) for column, values in (labels or {}).items()}
         self._by_id = {s.id: s for s in self.signs}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -222,6 +226,7 @@ class Catalog:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state.setdefault("vocabulary", {})
+        state.setdefault("labels", {})  # a model saved before labels.yaml existed
         self.__dict__.update(state)
 
     @property
@@ -239,6 +244,23 @@ class Catalog:
         lang = self._lang(lang)
         known = self.families.get(family)
         return (known.name.get(lang) if known else None) or family.replace("_", " ").capitalize()
+
+    def value_labels(self, column: str, lang: str = "en") -> dict[str, str]:
+        """``{value: label}`` for an account attribute (segment, region, channel, tier) in ``lang``, from
+        ``labels.yaml``; values it does not list are shown as written."""
+        lang = self._lang(lang)
+        return {value: texts[lang] for value, texts in self.labels.get(column, {}).items() if texts.get(lang)}
+
+    def with_labels(self, frame: Any, lang: str = "en") -> Any:
+        """A copy of a DataFrame whose segment, region, channel and tier values read as their labels in
+        ``lang`` (values without a label stay as written)."""
+        out = frame.copy()
+        for column in LABEL_COLUMNS:
+            mapping = self.value_labels(column, lang) if column in out.columns else {}
+            if mapping:
+                values = out[column].astype(object)
+                out[column] = values.map(mapping).where(values.isin(list(mapping)), values)
+        return out
 
     def family_fix(self, family: str, lang: str = "en") -> str:
         """The what-if phrase for putting a family right ("Settling the channel conflict")."""
@@ -514,9 +536,48 @@ def _family_header(family: str, raw: Mapping[str, Any], file: Path, problems: _P
     return Family(family, description, action, role=str(role), order=order, name=name, fix=fix)
 
 
+def _parse_labels(content: bytes, file: Path, problems: _Problems) -> dict[str, dict[str, dict[str, str]]]:
+    """``{column: {value: {lang: label}}}`` from a labels file; every problem names the file and the key."""
+    try:
+        raw = yaml.safe_load(content.decode("utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problems.add(file, f"not valid YAML: {exc}")
+        return {}
+    if not isinstance(raw, Mapping):
+        problems.add(file, f"expected a mapping of {list(LABEL_COLUMNS)} to {{value: {{en: ..., zh: ...}}}}")
+        return {}
+    labels: dict[str, dict[str, dict[str, str]]] = {}
+    for column, values in raw.items():
+        if column not in LABEL_COLUMNS:
+            problems.add(file, f"key {column!r}: labels are for the account columns {list(LABEL_COLUMNS)}")
+            continue
+        if not isinstance(values, Mapping):
+            problems.add(file, f"key {column!r}: expected a mapping of values to {{en: ..., zh: ...}}")
+            continue
+        labels[column] = {}
+        for value, texts in values.items():
+            where = f"key {column}.{value}"
+            if isinstance(value, bool) or value is None:
+                problems.add(file, f"{where}: YAML read the value as {value!r}; quote it (e.g. 'yes': ...)")
+                continue
+            if not isinstance(texts, Mapping) or not texts:
+                problems.add(file, f"{where}: expected {{en: ..., zh: ...}}, got {texts!r}")
+                continue
+            unknown = [lang for lang in texts if lang not in LANGUAGES]
+            empty = [lang for lang, text in texts.items() if not isinstance(text, str) or not text.strip()]
+            if unknown:
+                problems.add(file, f"{where}: unknown language(s) {unknown}; expected {list(LANGUAGES)}")
+            elif empty:
+                problems.add(file, f"{where}: the label in {empty} must be a non-empty text")
+            else:
+                labels[column][str(value)] = {lang: text.strip() for lang, text in texts.items()}
+    return labels
+
+
 def _parse(folder: Path, contents: tuple[tuple[str, bytes], ...], digest: str) -> Catalog:
     problems = _Problems()
     vocabulary: dict[str, str] = {}
+    labels: dict[str, dict[str, dict[str, str]]] = {}
     families: dict[str, Family] = {}
     signs: list[Sign] = []
     files: dict[str, Path] = {}
@@ -528,6 +589,9 @@ def _parse(folder: Path, contents: tuple[tuple[str, bytes], ...], digest: str) -
                 vocabulary = parse_vocabulary(content, file)
             except CatalogError as exc:
                 problems.items.append(str(exc))
+            continue
+        if name == _LABELS:
+            labels = _parse_labels(content, file, problems)
             continue
         stem = Path(name).stem
         if not _ID.match(stem):
@@ -571,7 +635,7 @@ def _parse(folder: Path, contents: tuple[tuple[str, bytes], ...], digest: str) -
             f"The sign catalog at {folder} is invalid ({len(problems.items)} problem(s)):\n"
             + "\n".join(f"- {p}" for p in problems.items)
         )
-    return Catalog(signs, families, digest, folder, vocabulary)
+    return Catalog(signs, families, digest, folder, vocabulary, labels)
 
 
 @lru_cache(maxsize=16)
@@ -581,13 +645,17 @@ def _load(folder: Path, contents: tuple[tuple[str, bytes], ...], digest: str) ->
 
 def _layer(folders: list[Path]) -> tuple[tuple[str, bytes], ...]:
     """The effective files of layered catalog folders: a later folder's family file replaces an earlier
-    one of the same name; vocabularies are merged (a later folder adds event types)."""
+    one of the same name; vocabularies are merged (a later folder adds event types), and so are labels
+    (a later folder adds values or replaces their labels)."""
     files: dict[str, bytes] = {}
     vocabularies: list[Any] = []
+    labels: list[bytes] = []
     for folder in folders:
         for path in sorted(folder.glob("*.yaml")):
             if path.name == _VOCABULARY:
                 vocabularies.append(path.read_bytes())
+            elif path.name == _LABELS:
+                labels.append(path.read_bytes())
             else:
                 files[path.name] = path.read_bytes()
     if len(vocabularies) == 1:
@@ -605,7 +673,25 @@ def _layer(folders: list[Path]) -> tuple[tuple[str, bytes], ...]:
                 else:
                     merged[family] = types
         files[_VOCABULARY] = yaml.safe_dump(merged, allow_unicode=True, sort_keys=False).encode("utf-8")
+    if labels:
+        files[_LABELS] = _merge_labels(labels)
     return tuple(sorted(files.items()))
+
+
+def _merge_labels(contents: list[bytes]) -> bytes:
+    """Label files merged value by value, the later winning; a file that is not a mapping of mappings is
+    passed on alone, so that parsing names its problem."""
+    merged: dict[Any, dict[Any, Any]] = {}
+    for content in contents:
+        try:
+            raw = yaml.safe_load(content.decode("utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError):
+            return content
+        if not isinstance(raw, Mapping) or not all(isinstance(v, Mapping) for v in raw.values()):
+            return content
+        for column, values in raw.items():
+            merged.setdefault(column, {}).update(values)
+    return contents[0] if len(contents) == 1 else yaml.safe_dump(merged, allow_unicode=True).encode("utf-8")
 
 
 def load_catalog(path: str | Path | None = None, *, extends: bool = False) -> Catalog:
@@ -637,5 +723,6 @@ def load_catalog(path: str | Path | None = None, *, extends: bool = False) -> Ca
     contents = _layer(folders)
     digest = hashlib.sha256()
     for name, content in contents:
-        digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+        if name != _LABELS:  # display labels do not change what a model reads
+            digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
     return _load(folders[-1], contents, digest.hexdigest()[:16])

@@ -13,7 +13,9 @@ from typing import Annotated
 import typer
 
 from ._errors import KamriskError
-from ._progress import progress
+from ._progress import progress, step_text
+
+_BANDS_ZH = {"high": "高", "medium": "中", "low": "低"}
 
 _CATALOG_HELP = ("A folder of your own sign family files (and vocabulary.yaml), read on top of the shipped "
                  "catalog; see features/README.md.")
@@ -29,6 +31,58 @@ app = typer.Typer(
 
 def _echo(message: str) -> None:
     typer.echo(message)
+
+
+_SCORERS_ZH = {"model": "模型", "recency": "近期基线", "logistic": "逻辑回归", "oracle": "模拟器真值"}
+_METRICS_ZH = {"roc_auc": "AUC", "pr_auc": "PR-AUC", "brier": "Brier分数", "ece": "校准误差",
+               "lift_top10": "前10%提升度", "revenue_recall_top10": "前10%收入召回", "rows": "样本行",
+               "positives": "流失样本"}
+
+
+def _backtest_text(backtest, lang: str) -> str:
+    """The backtest's figures for the console: its own summary in English, a table of the same figures in
+    Chinese (the further figures of the simulator are printed in words by the demo)."""
+    if lang != "zh":
+        return backtest.summary()
+    table = backtest.overall[list(_METRICS_ZH)].rename(columns=_METRICS_ZH, index=_SCORERS_ZH)
+    for column in ("样本行", "流失样本"):
+        table[column] = table[column].map(lambda v: f"{v:,.0f}")
+    kind = {"full": "全面", "partial": "份额"}.get(backtest.recipe.label.kind, backtest.recipe.label.kind)
+    return (f"回测（配方 {backtest.recipe.name}，预测{backtest.recipe.horizon_days}天内{kind}流失），共"
+            f"{len(backtest.fold_plan)}折，各评分方法使用相同样本：\n"
+            + table.to_string(float_format=lambda v: f"{v:.3f}", na_rep="–"))
+
+
+def _registry_text(registry, lang: str) -> str:
+    """What the registry did with the new model, for the console."""
+    if lang != "zh" or registry.alias is None:
+        return registry.message
+    if registry.alias == "champion":
+        why = "此前尚无冠军模型" if "no champion yet" in registry.message else "在相同回测折上胜过原冠军模型"
+        return f"{registry.name} v{registry.version} 成为冠军模型（champion）：{why}。"
+    return (f"{registry.name} v{registry.version} 登记为挑战模型（challenger）：在相同回测折上未胜过冠军模型，"
+            "冠军模型保持不变。")
+
+
+def _review_text(reviewed, catalog, lang: str) -> str:
+    """The review's headline for the console."""
+    if lang != "zh":
+        return reviewed.summary()
+    import math
+
+    h = reviewed.headline()
+    period = f"{reviewed.start:%Y-%m-%d} 至 {reviewed.end:%Y-%m-%d}"
+    if not h["lost"]:
+        return f"复盘 {period}：没有客户的订单显示流失。"
+    lead = "无预警" if math.isnan(h["median_lead_days"]) else f"{h['median_lead_days']:.0f}天"
+    cause = catalog.family_name(h["top_cause"], "zh") if h["top_cause"] else "无"
+    text = (f"复盘 {period}：流失客户 {h['lost']} 家，流失收入 {h['revenue_lost']:,.0f}。及时预警 "
+            f"{h['share_in_time']:.0%}（{h['in_time']} 家）；预警偏晚 {h['late']} 家；漏报 {h['missed']} 家。"
+            f"已预警客户的提前期中位数：{lead}。最常见的主因：{cause}"
+            + (f"（{h['top_cause_count']} 家）。" if h["top_cause"] else "。"))
+    if reviewed.simulated and h.get("planted"):
+        text += f"主因与模拟器设定的原因一致的比例为 {h['cause_agreement']:.0%}（共 {h['planted']} 家）。"
+    return text
 
 
 @app.command()
@@ -271,7 +325,7 @@ def score(
     from ._score import DriftWarning, load_model, write_scores
     from ._score import score as run
 
-    check_lang(lang), check_reasons(reasons)  # before any work: loading a book takes a while
+    lang, _ = check_lang(lang), check_reasons(reasons)  # before any work: loading a book takes a while
     check_output(out, ("parquet", "csv", "xlsx"))
     if previous is not None:
         from ._report import read_scores
@@ -280,7 +334,7 @@ def score(
     trained = load_model(model, tracking_uri=tracking_uri)
     book = _load(data, trained.catalog)  # events may use the event types of the model's own catalog
     with progress() as bar:
-        bar.add_task("Scoring", total=None)
+        bar.add_task(step_text("Scoring", lang), total=None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DriftWarning)  # shown as a table below
             result = run(book, trained, as_of=as_of, lang=lang, reasons=reasons, tracking_uri=tracking_uri,
@@ -290,25 +344,36 @@ def score(
     scores = result.scores
     scored = scores[scores["status"] == "scored"]
     version = scores["model_version"].iloc[0] if len(scores) else ""
-    _echo(f"Scored {len(scored)} of {len(scores)} account rows with {version} ({scores['label_kind'].iloc[0]} "
-          f"defection within {scores['horizon_days'].iloc[0]} days); {len(scores) - len(scored)} unscorable "
-          f"(see status_reason). Wrote {out}")
+    kind, days, unscorable = scores["label_kind"].iloc[0], scores["horizon_days"].iloc[0], len(scores) - len(scored)
     bands = scored["band"].value_counts().reindex(["high", "medium", "low"], fill_value=0)
-    _echo("Bands: " + ", ".join(f"{b} {n}" for b, n in bands.items())
-          + f"; revenue at risk {scored['revenue_at_risk'].sum():,.0f}")
+    at_risk = scored["revenue_at_risk"].sum()
+    if lang == "zh":
+        kind_zh = {"full": "全面", "partial": "份额"}.get(kind, kind)
+        _echo(f"已用 {version}（预测{days}天内{kind_zh}流失）为 {len(scores)} 行客户中的 {len(scored)} 行评分；"
+              f"{unscorable} 行无法评分（原因见评分表）。已写入 {out}")
+        _echo("风险等级：" + "，".join(f"{_BANDS_ZH[b]} {n}" for b, n in bands.items()) + f"；风险收入 {at_risk:,.0f}")
+    else:
+        _echo(f"Scored {len(scored)} of {len(scores)} account rows with {version} ({kind} defection within {days} "
+              f"days); {unscorable} unscorable (see status_reason). Wrote {out}")
+        _echo("Bands: " + ", ".join(f"{b} {n}" for b, n in bands.items()) + f"; revenue at risk {at_risk:,.0f}")
     if previous is not None:
         now = scores[scores["as_of"] == scores["as_of"].max()]
         changes = now["band_change"]
-        newly_high = changes.str.endswith("->high") | ((changes == "new") & (now["band"] == "high"))
-        _echo(f"Since the previous scoring: {int(newly_high.sum())} "
-              f"newly high, {int((now['risk_change'] >= 0.05).sum())} up 5 points or more, "
-              f"{int((changes == 'new').sum())} new, {int((changes == 'gone').sum())} gone (kept as unscorable rows).")
+        newly_high = int((changes.str.endswith("->high") | ((changes == "new") & (now["band"] == "high"))).sum())
+        up, new, gone = (int((now["risk_change"] >= 0.05).sum()), int((changes == "new").sum()),
+                         int((changes == "gone").sum()))
+        _echo(f"与上次评分相比：新进入高风险 {newly_high}，风险上升5个百分点以上 {up}，新客户 {new}，"
+              f"不再出现 {gone}（保留为无法评分行）。" if lang == "zh" else
+              f"Since the previous scoring: {newly_high} newly high, {up} up 5 points or more, {new} new, "
+              f"{gone} gone (kept as unscorable rows).")
     drifted = result.drifted
     if len(drifted):
         drift_file = out.with_name(out.stem + ".drift.csv")
         result.drift.to_csv(drift_file, index=False)
-        typer.echo(f"Warning: {len(drifted)} feature(s) drifted from the training data (PSI > 0.2); "
-                   f"full table in {drift_file}:\n" + drifted.head(15).to_string(index=False), err=True)
+        typer.echo((f"警告：{len(drifted)} 个特征相对训练数据发生漂移（PSI > 0.2）；完整表格见 {drift_file}：\n"
+                    if lang == "zh" else
+                    f"Warning: {len(drifted)} feature(s) drifted from the training data (PSI > 0.2); "
+                    f"full table in {drift_file}:\n") + drifted.head(15).to_string(index=False), err=True)
 
 
 def _write_table(frame, out: Path) -> None:
@@ -340,9 +405,11 @@ def report(
     = None,
 ) -> None:
     """Write the account team's report: portfolio, accounts by revenue at risk, a card per account."""
+    from ._options import check_lang
     from ._outputs import check_output
     from ._report import read_scores, write_report
 
+    lang = check_lang(lang)
     check_output(out, ("html", "htm"))
     if xlsx is not None:
         check_output(xlsx, ("xlsx",))
@@ -353,6 +420,11 @@ def report(
     latest = table[table["as_of"] == table["as_of"].max()]
     scored = int((latest["status"] == "scored").sum())
     also = f" and the workbook to {xlsx}" if xlsx is not None else ""
+    if lang == "zh":
+        also = f"，工作簿写入 {xlsx}" if xlsx is not None else ""
+        _echo(f"已将 {scored} 个已评分、{len(latest) - scored} 个无法评分客户的报告（评估日 "
+              f"{latest['as_of'].max():%Y-%m-%d}）写入 {path}{also}。")
+        return
     _echo(f"Wrote the report of {scored} scored and {len(latest) - scored} unscorable accounts "
           f"(as of {latest['as_of'].max():%Y-%m-%d}) to {path}{also}.")
 
@@ -433,19 +505,19 @@ def demo(
     data = out / "data"
     store = f"sqlite:///{(out / 'mlflow.db').resolve()}"
     with progress() as bar:
-        task = bar.add_task("Simulating a book of key accounts", total=8)
+        task = bar.add_task(step_text("Simulating a book of key accounts", lang), total=8)
         run_simulation(accounts=accounts, months=months, seed=seed, out=data)
-        bar.update(task, advance=1, description="Validating the data")
+        bar.update(task, advance=1, description=step_text("Validating the data", lang))
         book = _load(data)
         scorers, evaluators = evaluation(data, horizon_days=recipe.horizon_days, label_kind=recipe.label_kind)
         bar.update(task, advance=1)
 
         def step(name: str) -> None:
-            bar.update(task, description=name, advance=1)
+            bar.update(task, description=step_text(name, lang), advance=1)
 
         result = run_training(book, recipe, scorers=scorers, evaluators=evaluators, tracking_uri=store,
                               experiment="kamrisk-demo", register="kamrisk", on_step=step)
-        bar.update(task, description="Scoring the latest as_of")
+        bar.update(task, description=step_text("Scoring the latest as_of", lang))
         latest = book.end
         history = pd.date_range(end=latest - pd.Timedelta(days=1), periods=6, freq="MS")
         with warnings.catch_warnings():
@@ -453,38 +525,75 @@ def demo(
             scored = run_scoring(book, "models:/kamrisk@champion", as_of=[*history, latest], lang=lang,
                                  reasons="all", tracking_uri=store)
         scores_file = write_scores(scored.scores, out / "scores.parquet")
-        bar.update(task, advance=1, description="Writing the reports")
+        bar.update(task, advance=1, description=step_text("Writing the reports", lang))
         reviewed = _demo_review(book, result.trained, data, lang, out)
         report = write_report(scored.scores, out / "report.html", xlsx=out / "report.xlsx", lang=lang, top=100,
                               data=book, catalog=result.catalog)
         bar.update(task, advance=1)
     now = scored.scores[scored.scores["as_of"] == latest]
     now_scored = now[now["status"] == "scored"]
-    _echo(f"Book: {book!r}")
-    _echo(result.backtest.summary())
     extras = result.backtest.extras
+    say = _DEMO_ZH if lang == "zh" else _DEMO_EN
+    events = 0 if book.events is None else len(book.events)
+    _echo(say["book"].format(accounts=len(book.accounts), orders=len(book.orders), events=events,
+                             start=book.start.date(), end=book.end.date()))
+    _echo(_backtest_text(result.backtest, lang) if lang == "zh" else result.backtest.summary())
     if "early_auc_model" in extras:
-        _echo(f"Early warning among accounts that had not yet decided: AUC {extras['early_auc_model']:.3f} "
-              f"(the simulator's oracle {extras['early_auc_oracle']:.3f}, recency {extras['early_auc_recency']:.3f}).")
+        _echo(say["early"].format(model=extras["early_auc_model"], oracle=extras["early_auc_oracle"],
+                                  recency=extras["early_auc_recency"]))
     if "reason_accuracy" in extras:
-        _echo(f"Reason fidelity: cause_family = planted cause for {extras['reason_accuracy']:.0%} of "
-              f"{int(extras['reason_rows'])} high-band accounts deciding within the horizon "
-              f"(the oracle's own cause: {extras.get('oracle_reason_accuracy', float('nan')):.0%}).")
-    _echo(f"\nMLflow: {result.registry.message}")
-    _echo(f"\nScored {len(now_scored)} accounts as of {latest:%Y-%m-%d} ({len(now) - len(now_scored)} unscorable); "
-          f"revenue at risk {now_scored['revenue_at_risk'].sum():,.0f}. The 10 with the most revenue at risk:")
+        _echo(say["fidelity"].format(share=extras["reason_accuracy"], rows=int(extras["reason_rows"]),
+                                     oracle=extras.get("oracle_reason_accuracy", float("nan"))))
+    _echo(say["mlflow"].format(message=_registry_text(result.registry, lang)))
+    _echo(say["scored"].format(n=len(now_scored), date=f"{latest:%Y-%m-%d}", unscorable=len(now) - len(now_scored),
+                               at_risk=now_scored["revenue_at_risk"].sum()))
     top10 = now_scored.head(10)
     width = max(len(str(n)) for n in top10["name"].fillna(top10["account_id"])) if len(top10) else 10
     for row in top10.itertuples():
         name = row.name if isinstance(row.name, str) else row.account_id
-        _echo(f"  {row.account_id}  {name:<{width}}  risk {row.risk:5.1%}  at risk {row.revenue_at_risk:>14,.0f}  "
-              f"{row.reason_1}")
-    _echo(f"\nReview of the lost accounts: {reviewed.summary()}")
-    _echo(f"\nReport: {report.resolve()} (and {(out / 'report.xlsx').resolve()}); scores: {scores_file.resolve()}")
-    _echo(f"Review: {(out / 'review.html').resolve()} (and {(out / 'review.xlsx').resolve()})")
-    _echo(f"Browse the MLflow runs: mlflow ui --backend-store-uri {store}")
-    _echo(f"Score again with this model: MLFLOW_TRACKING_URI={store} kamrisk score {data} "
-          f"--as-of {latest:%Y-%m-%d} --model models:/kamrisk@champion --out scores.xlsx")
+        _echo(f"  {row.account_id}  {name:<{width}}  {say['risk']} {row.risk:5.1%}  {say['at_risk']} "
+              f"{row.revenue_at_risk:>14,.0f}  {row.reason_1}")
+    _echo(say["review"].format(text=_review_text(reviewed, result.catalog, lang)))
+    _echo(say["report"].format(report=report.resolve(), xlsx=(out / "report.xlsx").resolve(),
+                               scores=scores_file.resolve()))
+    _echo(say["review_files"].format(html=(out / "review.html").resolve(), xlsx=(out / "review.xlsx").resolve()))
+    _echo(say["browse"].format(store=store))
+    _echo(say["again"].format(store=store, data=data, date=f"{latest:%Y-%m-%d}"))
+
+
+_DEMO_EN = {
+    "book": "Book: AccountData({accounts} accounts, {orders} orders, {events} events, {start} to {end})",
+    "early": "Early warning among accounts that had not yet decided: AUC {model:.3f} (the simulator's oracle "
+             "{oracle:.3f}, recency {recency:.3f}).",
+    "fidelity": "Reason fidelity: cause_family = planted cause for {share:.0%} of {rows} high-band accounts deciding "
+                "within the horizon (the oracle's own cause: {oracle:.0%}).",
+    "mlflow": "\nMLflow: {message}",
+    "scored": "\nScored {n} accounts as of {date} ({unscorable} unscorable); revenue at risk {at_risk:,.0f}. "
+              "The 10 with the most revenue at risk:",
+    "risk": "risk", "at_risk": "at risk",
+    "review": "\nReview of the lost accounts: {text}",
+    "report": "\nReport: {report} (and {xlsx}); scores: {scores}",
+    "review_files": "Review: {html} (and {xlsx})",
+    "browse": "Browse the MLflow runs: mlflow ui --backend-store-uri {store}",
+    "again": "Score again with this model: MLFLOW_TRACKING_URI={store} kamrisk score {data} --as-of {date} "
+             "--model models:/kamrisk@champion --out scores.xlsx",
+}
+_DEMO_ZH = {
+    "book": "数据：{accounts} 家客户，{orders} 条订单，{events} 条事件，{start} 至 {end}",
+    "early": "尚未决定流失的客户中的早期预警：AUC {model:.3f}（模拟器真值 {oracle:.3f}，近期基线 {recency:.3f}）。",
+    "fidelity": "原因准确度：在预测期内决定流失的 {rows} 家高风险客户中，模型所给主因与模拟器设定原因一致的占 "
+                "{share:.0%}（模拟器真值自身：{oracle:.0%}）。",
+    "mlflow": "\nMLflow 模型注册：{message}",
+    "scored": "\n评估日 {date} 已评分客户 {n} 家（{unscorable} 家无法评分）；风险收入 {at_risk:,.0f}。"
+              "风险收入最高的 10 家客户：",
+    "risk": "风险", "at_risk": "风险收入",
+    "review": "\n流失客户复盘：{text}",
+    "report": "\n报告：{report}（及 {xlsx}）；评分表：{scores}",
+    "review_files": "复盘：{html}（及 {xlsx}）",
+    "browse": "浏览 MLflow 运行记录：mlflow ui --backend-store-uri {store}",
+    "again": "用此模型重新评分：MLFLOW_TRACKING_URI={store} kamrisk score {data} --as-of {date} "
+             "--model models:/kamrisk@champion --lang zh --out scores.xlsx",
+}
 
 
 def _demo_review(book, trained, data: Path, lang: str, out: Path):

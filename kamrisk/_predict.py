@@ -41,6 +41,7 @@ def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", 
     """
     from ._explain import explain
     from ._stages import lapsed, stage
+    from ._status_text import status_reason as status_reason_text
 
     lang, reasons = check_lang(lang), check_reasons(reasons)
     missing_keys = [k for k in KEYS if k not in frame.columns]
@@ -61,7 +62,7 @@ def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", 
     status_reason = np.full(len(X), "", dtype=object)
     if gone.any():
         days = X.loc[gone, "days_since_last_order"].round().astype("int64").astype(str)
-        status_reason[gone] = ("already defected: no order for " + days + " days").to_numpy()
+        status_reason[gone] = [status_reason_text("lapsed", lang, days=d) for d in days]
     keys = pd.DataFrame({
         "account_id": frame["account_id"].astype(str).to_numpy(),
         "as_of": pd.to_datetime(frame["as_of"]).dt.strftime("%Y-%m-%d").to_numpy(),

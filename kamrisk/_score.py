@@ -112,10 +112,11 @@ def _check_compatible(trained: Any, X: pd.DataFrame, allow_new_levels: bool) -> 
         )
 
 
-def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, activity: Any) -> pd.DataFrame:
-    """Every account x as_of: scored, or unscorable with the reason (and stage ``lapsed`` where its orders
-    stopped; no stage before its first order)."""
+def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, activity: Any, lang: str = "en") -> pd.DataFrame:
+    """Every account x as_of: scored, or unscorable with the reason in ``lang`` (and stage ``lapsed`` where
+    its orders stopped; no stage before its first order)."""
     from ._stages import lapsed
+    from ._status_text import status_reason
 
     active_days = activity.active_days
     ids = data.account_ids
@@ -127,12 +128,13 @@ def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, activity: Any) 
     last_dates = grid.get_level_values("as_of")
     first_order = first.reindex(grid.get_level_values("account_id")).to_numpy()
     never = pd.isna(first_order) | (first_order >= last_dates.to_numpy())
-    frame["status_reason"] = np.where(never, "no orders before as_of", f"no orders in the last {active_days} days")
+    frame["status_reason"] = np.where(never, status_reason("never", lang),
+                                      status_reason("inactive", lang, days=active_days))
     frame["stage"] = np.where(never, "", "lapsed")
     gone = lapsed(X, activity)
     scored_index = X.index[~gone]
     frame.loc[X.index[gone], "status_reason"] = [
-        f"already defected: no order for {int(d)} days" for d in X.loc[gone, "days_since_last_order"]
+        status_reason("lapsed", lang, days=int(d)) for d in X.loc[gone, "days_since_last_order"]
     ] if gone.any() else []
     frame.loc[scored_index, "status"] = "scored"
     frame.loc[scored_index, "status_reason"] = ""
@@ -242,7 +244,7 @@ def score(
     features = build_features(data, dates, catalog=trained.catalog, active_days=activity.active_days)
     _check_compatible(trained, features[[c for c in features.columns if c in set(model_.feature_names_in_)]],
                       allow_new_levels)
-    status = _status(data, dates, features, activity)
+    status = _status(data, dates, features, activity, lang)
     scored = features.loc[status.index[status["status"] == "scored"].intersection(features.index)]
     X = scored[list(model_.feature_names_in_)]
     explained = explain(model_, X, trained.catalog, lang=lang, reasons=reasons,
@@ -288,7 +290,7 @@ def score(
                 DriftWarning, stacklevel=2,
             )
     if previous_scores is not None:
-        out = _with_changes(out, previous_scores)
+        out = _with_changes(out, previous_scores, lang)
     return ScoreResult(scores=out, drift=drift)
 
 
@@ -322,9 +324,9 @@ def _previous(previous: Any) -> pd.DataFrame | None:
     return frame
 
 
-def _with_changes(out: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+def _with_changes(out: pd.DataFrame, previous: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     """The change columns against ``previous``; accounts it had and the data no longer has are added last."""
-    return compare_scores(out, previous)
+    return compare_scores(out, previous, lang=lang)
 
 
 def _change_text(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -341,7 +343,7 @@ def _transition(before: pd.Series, now: pd.Series) -> np.ndarray:
     return np.where(old == new, "", old + "->" + new).astype(object)
 
 
-def compare_scores(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+def compare_scores(current: pd.DataFrame, previous: pd.DataFrame, *, lang: str = "en") -> pd.DataFrame:
     """``current`` scores with the change columns against the latest as_of of ``previous``.
 
     Parameters
@@ -350,6 +352,8 @@ def compare_scores(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFram
         Scores as :func:`kamrisk.score` returns them (one row per account and as_of).
     previous : DataFrame
         An earlier scoring (its latest as_of is compared).
+    lang : ``"en"`` or ``"zh"``
+        Language of the ``status_reason`` of an account ``previous`` had and ``current`` lacks.
 
     Returns
     -------
@@ -361,6 +365,9 @@ def compare_scores(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFram
         ``gone`` for one absent now; ``new_reasons`` names the reason families (comma-separated) an account
         has now and did not have before.
     """
+    from ._status_text import status_reason
+
+    lang = check_lang(lang)
     out = current.copy()
     latest = out["as_of"].max()
     prev = previous[previous["as_of"] == previous["as_of"].max()].copy()
@@ -402,7 +409,7 @@ def compare_scores(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFram
     if len(gone_ids):
         g = prev.loc[gone_ids]
         added = pd.DataFrame({"account_id": gone_ids.to_numpy(), "as_of": latest, "status": "unscorable",
-                              "status_reason": [f"not in the data of this scoring (scored on {d:%Y-%m-%d})"
+                              "status_reason": [status_reason("gone", lang, date=f"{d:%Y-%m-%d}")
                                                 for d in pd.to_datetime(g["as_of"])],
                               "stage": "", "risk": np.nan, "band": "", "revenue_12m": np.nan,
                               "revenue_at_risk": np.nan})

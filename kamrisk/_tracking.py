@@ -19,7 +19,6 @@ import os
 import socket
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from ._errors import ModelError, TrackingError
+from ._progress import quiet_third_parties
 
 __all__ = ["resolve_tracking_uri", "check_store", "log_training", "champion_record", "set_alias",
            "load_trained", "LoggedRun", "ChampionRecord"]
@@ -210,6 +210,7 @@ def _failed(what: str, uri: str, exc: BaseException) -> TrackingError:
     return TrackingError(f"{what} failed on the tracking store {uri}: {first[:300]}")
 
 
+@quiet_third_parties()
 def log_training(result: Any, *, tracking_uri: str | None = None, experiment: str = "kamrisk") -> LoggedRun:
     """Log a :class:`~kamrisk.TrainResult` as one MLflow run with its model; the run ends FINISHED, or
     FAILED (as far as the store still answers) when logging breaks midway."""
@@ -283,8 +284,7 @@ def log_training(result: Any, *, tracking_uri: str | None = None, experiment: st
             example = result.input_example()
             output = logged.predict_frame(example)
             signature = infer_signature(example, output, params={"lang": "en", "reasons": "all"})
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*Add type hints", category=UserWarning)
+            with quiet_third_parties():  # mlflow's advice to type-hint predict, and its schema hints
                 info = mlflow.pyfunc.log_model(
                     name="model",
                     python_model=str(_PYFUNC_CODE),
@@ -309,6 +309,7 @@ def log_training(result: Any, *, tracking_uri: str | None = None, experiment: st
     return LoggedRun(run_id, info.model_uri)
 
 
+@quiet_third_parties()
 def champion_record(name: str, *, tracking_uri: str | None = None) -> ChampionRecord | None:
     """The current ``champion`` of registered model ``name``, or None when there is none."""
     import mlflow.artifacts
@@ -338,6 +339,7 @@ def champion_record(name: str, *, tracking_uri: str | None = None) -> ChampionRe
                           run.data.tags.get("kamrisk.fold_signature"), recipe)
 
 
+@quiet_third_parties()
 def set_alias(logged: LoggedRun, name: str, alias: str, why: str, *, tracking_uri: str | None = None) -> str:
     """Register the run's model under ``name``, give the new version ``alias`` with ``why`` as a tag, and
     return the version. A registered model created here is removed again if no version could be added."""
@@ -401,6 +403,7 @@ def _registry_version(model_uri: str, uri: str) -> str | None:
     return None
 
 
+@quiet_third_parties()
 def load_trained(model_uri: str, tracking_uri: str | None = None) -> Any:
     """The :class:`~kamrisk.TrainedModel` of a kamrisk MLflow model: any model URI or a local model folder."""
     import mlflow
@@ -411,9 +414,7 @@ def load_trained(model_uri: str, tracking_uri: str | None = None) -> Any:
         check_store(uri)
     _use(uri)
     try:
-        with warnings.catch_warnings():
-            # mlflow's advice to type-hint PythonModel.predict: kamrisk logs an explicit signature instead
-            warnings.filterwarnings("ignore", message=".*Add type hints", category=UserWarning)
+        with quiet_third_parties():  # mlflow's advice to type-hint predict: kamrisk logs a signature instead
             loaded = mlflow.pyfunc.load_model(model_uri)
     except (MlflowException, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

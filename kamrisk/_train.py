@@ -240,7 +240,8 @@ def train(
         Further scorers and evaluators for the backtest (on simulated data: :func:`kamrisk.sim.evaluation`).
     track : log the run and register the model (``False`` for a quick in-memory fit)
     tracking_uri, experiment, register : where and under which names to track (see ``kamrisk train``)
-    on_step : called with a short description as each stage starts (progress display)
+    on_step : called with a short description as each stage starts (progress display); each step is also
+        logged to the ``kamrisk`` logger at INFO
 
     Returns
     -------
@@ -249,8 +250,9 @@ def train(
     """
     from ._catalog import Catalog, load_catalog
     from ._explain import healthy_reference
+    from ._progress import reporter
 
-    step = on_step or (lambda _: None)
+    step = reporter(on_step)  # and to the `kamrisk` logger: a Python caller sees progress too
     recipe = load_recipe(recipe)
     if not isinstance(catalog, Catalog):
         catalog = load_catalog(catalog, extends=True) if catalog is not None else load_catalog()

@@ -337,9 +337,10 @@ def test_workbook_in_chinese(scores, tmp_path):
 
     write_report(scores, tmp_path / "r.html", xlsx=tmp_path / "r.xlsx", lang="zh")
     workbook = openpyxl.load_workbook(tmp_path / "r.xlsx")
-    assert [c.value for c in workbook["Portfolio"][1]][:2] == ["客户编号", "客户名称"]
-    assert workbook["Portfolio"].cell(row=2, column=7).value == "高"
-    assert [c.value for c in workbook["Reasons"][1]][3] == "信号类别"
+    assert workbook.sheetnames == ["客户总览", "流失原因"]
+    assert [c.value for c in workbook["客户总览"][1]][:2] == ["客户编号", "客户名称"]
+    assert workbook["客户总览"].cell(row=2, column=7).value == "高"
+    assert [c.value for c in workbook["流失原因"][1]][3] == "信号类别"
 
 
 # -- reading and validating scores -------------------------------------------------------------------------------

@@ -235,6 +235,7 @@ class _View:
         self.lang = lang
         self.ui = UI[lang]
         self.catalog = catalog
+        frame = catalog.with_labels(frame, lang)  # segment, region, channel as the catalog's labels.yaml says
         # context (who the account is) is not a sign of leaving; families the catalog does not know are
         self._reason_families = set(catalog.reason_families) | {
             c.removeprefix("contrib_") for c in frame.columns

@@ -1,6 +1,6 @@
 """The report's Excel workbook: sheet ``Portfolio`` (one row per account) and ``Reasons`` (one per reason).
 
-Headers are in the report's language; money has thousands separators, risk is a percentage, band cells
+Sheet names and headers are in the report's language (``客户总览`` and ``流失原因`` in Chinese); money has thousands separators, risk is a percentage, band cells
 carry the band colour; the header row is frozen and filterable. Text from the data is written as explicit
 strings, with Excel's quote prefix when it looks like a formula (``=``, ``+``, ``-``, ``@``), so opening
 the file never runs anything.
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["write_workbook", "SHEETS"]
 
-SHEETS = ("Portfolio", "Reasons")
+SHEETS = ("Portfolio", "Reasons")  # in English; each language names them in UI (sheet_portfolio, sheet_reasons)
 _BAND_COLOURS = {"high": ("#F8D7DA", "#8B1A1A"), "medium": ("#FFE8B3", "#7A4B00"), "low": ("#D4EDDA", "#1E5C2E")}
 _BAND_STYLES = {band: {"bg_color": fill, "font_color": font, "bold": True}
                 for band, (fill, font) in _BAND_COLOURS.items()}
@@ -39,7 +39,7 @@ def _sheet(columns: list[tuple[str, str]], rows: list[list[object]], bands: list
 
 
 def write_workbook(view: _View, path: Path) -> Path:
-    """Write the ``Portfolio`` and ``Reasons`` sheets of a report view to ``path`` (.xlsx)."""
+    """Write the ``Portfolio`` and ``Reasons`` sheets (named in the view's language) to ``path`` (.xlsx)."""
     ui = view.ui
     portfolio_columns = [
         (ui["xl_account_id"], "id"), (ui["xl_name"], "text"), (ui["xl_owner"], "text"),
@@ -67,7 +67,7 @@ def write_workbook(view: _View, path: Path) -> Path:
         bands.append("")
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = open_workbook(path)
-    cleaned = write_sheet(workbook, SHEETS[0], _sheet(portfolio_columns, rows, bands, band_column=6),
+    cleaned = write_sheet(workbook, ui["sheet_portfolio"], _sheet(portfolio_columns, rows, bands, band_column=6),
                           styles=_BAND_STYLES, header_style=_HEADER)
 
     reason_columns = [
@@ -83,7 +83,7 @@ def write_workbook(view: _View, path: Path) -> Path:
             gain = r.get(f"whatif_{fid}") if fid else None
             reason_rows.append([r["account_id"], r["name"], k, view.family(fid), text, view.family_action(fid),
                                 None if gain is None or pd.isna(gain) else float(gain)])
-    cleaned += write_sheet(workbook, SHEETS[1], _sheet(reason_columns, reason_rows), header_style=_HEADER)
+    cleaned += write_sheet(workbook, ui["sheet_reasons"], _sheet(reason_columns, reason_rows), header_style=_HEADER)
     workbook.close()
     warn_cleaned(cleaned, path)
     return path

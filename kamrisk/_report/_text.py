@@ -87,9 +87,11 @@ UI: dict[str, dict[str, str]] = {
         "col_account_id": "Account ID",
         "col_status_reason": "Why",
         "back_to_table": "Back to the table",
-        "reasons_language": "Reasons are worded in the language the accounts were scored in.",
+        "reasons_language": "Reasons and the reasons an account is unscorable keep the language the accounts "
+                            "were scored in.",
         "footer": "Made with kamrisk {version}. Risk is the probability that the account defects within the "
-                  "model's horizon; revenue at risk is risk × revenue of the last 12 months.",
+                  "model's horizon; revenue at risk is risk × revenue of the last 12 months. Reasons and why an "
+                  "account is unscorable are in the language the accounts were scored in.",
         # Excel
         "xl_account_id": "Account ID",
         "xl_name": "Account name",
@@ -114,6 +116,8 @@ UI: dict[str, dict[str, str]] = {
         "xl_whatif": "Risk drop if settled",
         "status_scored": "Scored",
         "status_unscorable": "Unscorable",
+        "sheet_portfolio": "Portfolio",
+        "sheet_reasons": "Reasons",
     },
     "zh": {
         "title": "大客户流失风险报告",
@@ -192,8 +196,9 @@ UI: dict[str, dict[str, str]] = {
         "col_account_id": "客户编号",
         "col_status_reason": "原因",
         "back_to_table": "返回表格",
-        "reasons_language": "原因使用评分时所选的语言表述。",
-        "footer": "由 kamrisk {version} 生成。风险为客户在模型预测期内流失的概率；风险收入 = 风险 × 近12个月收入。",
+        "reasons_language": "原因及无法评分的原因保留评分时所选的语言。",
+        "footer": "由 kamrisk {version} 生成。风险为客户在模型预测期内流失的概率；风险收入 = 风险 × 近12个月收入。"
+                  "原因及无法评分的原因使用评分时所选的语言。",
         # Excel
         "xl_account_id": "客户编号",
         "xl_name": "客户名称",
@@ -218,5 +223,7 @@ UI: dict[str, dict[str, str]] = {
         "xl_whatif": "改善后风险降幅",
         "status_scored": "已评分",
         "status_unscorable": "无法评分",
+        "sheet_portfolio": "客户总览",
+        "sheet_reasons": "流失原因",
     },
 }

@@ -69,7 +69,7 @@ class _ReviewView:
 
     def __init__(self, result: ReviewResult, lang: str, top: int | None, catalog: Any) -> None:
         self.result, self.lang, self.ui, self.catalog = result, lang, REVIEW_UI[lang], catalog
-        self.accounts = result.accounts
+        self.accounts = catalog.with_labels(result.accounts, lang)  # segment, region as in labels.yaml
         self.top = len(self.accounts) if top is None else min(top, len(self.accounts))
 
     def family(self, fid: str) -> str:
@@ -114,7 +114,7 @@ class _ReviewView:
     def by_tables(self) -> list[dict[str, Any]]:
         out = []
         for column in ("cause_family", "owner", "segment", "region"):
-            table = self.result.by(column)
+            table = self.catalog.with_labels(self.result.by(column), self.lang)
             rows = [{"label": (self.cause(r[column]) if column == "cause_family" else r[column] or self.ui["not_set"]),
                      "accounts": f"{r['accounts']:,}", "revenue_lost": _money(r["revenue_lost"]),
                      "in_time": f"{r['in_time']:,}", "missed": f"{r['missed']:,}"}
