@@ -296,7 +296,11 @@ class _View:
         if _missing(row["horizon_days"]) or _missing(row["model_version"]) or not str(row["model_version"]):
             return ""
         kind = self.ui.get(f"label_{row['label_kind']}", str(row["label_kind"]))
-        return self.ui["model_line"].format(version=row["model_version"], kind=kind, days=int(row["horizon_days"]))
+        version = str(row["model_version"])  # "kamrisk v3", "run 3f2a9c1d" or "unregistered"
+        if version == "unregistered" or version.startswith("run "):
+            version = self.ui["model_unregistered"] if version == "unregistered" else \
+                self.ui["model_run"].format(run=version.removeprefix("run "))
+        return self.ui["model_line"].format(version=version, kind=kind, days=int(row["horizon_days"]))
 
     def stage(self, stage: str) -> str:
         return self.ui.get(f"stage_{stage}", stage) if stage else ""

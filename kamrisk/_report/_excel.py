@@ -1,9 +1,9 @@
 """The report's Excel workbook: sheet ``Portfolio`` (one row per account) and ``Reasons`` (one per reason).
 
-Sheet names and headers are in the report's language (``客户总览`` and ``流失原因`` in Chinese); money has thousands separators, risk is a percentage, band cells
-carry the band colour; the header row is frozen and filterable. Text from the data is written as explicit
-strings, with Excel's quote prefix when it looks like a formula (``=``, ``+``, ``-``, ``@``), so opening
-the file never runs anything.
+Sheet names and headers are in the report's language (``客户总览`` and ``流失原因`` in Chinese); money has
+thousands separators, risk is a percentage, band cells carry the band colour; the header row is frozen and
+filterable. Text from the data is written as explicit strings, with Excel's quote prefix when it looks like
+a formula (``=``, ``+``, ``-``, ``@``), so opening the file never runs anything.
 """
 
 from __future__ import annotations
