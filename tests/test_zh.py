@@ -22,6 +22,7 @@ ALLOWED = {
     "MLflow", "mlflow",                 # the tracking product's name, and its command in a printed command line
     "AUC", "ROC", "PR", "PSI", "Brier",  # metric names, written so in Chinese texts too
     "champion", "challenger",           # registry aliases the user types (models:/kamrisk@champion)
+    "default",                          # the recipe's name, as the user types it (--recipe default)
 }
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
 # taken out before looking for words: paths and URIs, command lines the user copies, options, env variables
