@@ -426,7 +426,7 @@ def test_cli_writes_the_report_and_the_workbook(scores, tmp_path, capsys):
     main(["report", str(tmp_path / "scores.parquet"), "--out", str(tmp_path / "out" / "report.html"),
           "--xlsx", str(tmp_path / "out" / "report.xlsx"), "--lang", "zh", "--top", "3", "--data", str(data)])
     out = capsys.readouterr().out
-    assert "6 scored and 2 unscorable accounts (as of 2025-06-01)" in out
+    assert "已将 6 个已评分、2 个无法评分客户的报告（评估日 2025-06-01）" in out  # in the report's language
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert UI["zh"]["title"] in html and html.count('<article class="card') == 3 and 'class="revenue-chart"' in html
     assert (tmp_path / "out" / "report.xlsx").is_file()
