@@ -133,7 +133,8 @@ def test_report_in_chinese_of_english_scores_keeps_the_reasons_language(trained,
     write_report(en, tmp_path / "r.html", lang="zh", catalog=trained.trained.catalog)
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "原因及无法评分的原因使用评分时所选的语言" in html  # the footnote says so
-    scored_texts = ["reason_1", "reason_2", "reason_3", "status_reason", "why_no_whatif"]  # worded at scoring
+    # worded at scoring (an action without a cause family is the scored one)
+    scored_texts = ["reason_1", "reason_2", "reason_3", "status_reason", "why_no_whatif", "action"]
     reasons = set(en[[c for c in scored_texts if c in en]].fillna("").to_numpy().ravel()) - {""}
     words = data_words(sim_data.accounts) | {w for r in reasons for w in _WORD.findall(r)}
     assert english_words(visible_html(html), words) == []  # everything else is Chinese
