@@ -58,7 +58,7 @@ def _registry_text(registry, lang: str) -> str:
     if lang != "zh" or registry.alias is None:
         return registry.message
     if registry.alias == "champion":
-        why = "此前尚无冠军模型" if "no champion yet" in registry.message else "在相同回测折上胜过原冠军模型"
+        why = "该注册模型的第一个版本" if "first version" in registry.message else "在相同回测折上胜过原冠军模型"
         return f"{registry.name} v{registry.version} 成为冠军模型（champion）：{why}。"
     return (f"{registry.name} v{registry.version} 登记为挑战模型（challenger）：在相同回测折上未胜过冠军模型，"
             "冠军模型保持不变。")
