@@ -645,6 +645,10 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = "--verbose" in argv  # accepted anywhere: `kamrisk train DATA --verbose` as well
     argv = [a for a in argv if a != "--verbose"]
+    if verbose:  # third parties (mlflow's warnings and logs) may speak too
+        import os
+
+        os.environ["KAMRISK_VERBOSE"] = "1"
     try:
         app(args=argv, standalone_mode=False)
     except KamriskError as exc:
