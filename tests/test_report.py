@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -603,3 +604,30 @@ def test_a_100000_account_book_gives_an_html_under_15_mb_with_every_account(scor
     ids = table_ids(html)
     assert len(ids) == n and set(ids) == set(big["account_id"])  # every account once
     assert html.count('<article class="card') == 200
+
+
+def test_a_long_table_is_drawn_as_the_reader_scrolls(scores, browser, tmp_path):
+    """1,200 accounts: the first 500 rows are drawn, scrolling to the end draws the rest; search finds any."""
+    from selenium.webdriver.common.by import By
+
+    latest = scores[(scores["as_of"] == AS_OF) & (scores["status"] == "scored")]
+    big = latest.iloc[np.arange(1200) % len(latest)].reset_index(drop=True)
+    big["account_id"] = [f"L{i:05d}" for i in range(1200)]
+    big["name"] = [f"Long Table Customer {i}" for i in range(1200)]
+    path = write_report(big, tmp_path / "r.html", top=3)
+    browser.get(path.resolve().as_uri())
+
+    def drawn() -> int:
+        return len(browser.find_elements(By.CSS_SELECTOR, "#kr-accounts tbody tr"))
+
+    assert drawn() == 500 and browser.find_element(By.ID, "kr-count").text == "Showing 1,200 of 1,200 accounts"
+    for _ in range(50):  # the page draws on its intersection observer's callback: scroll and wait for it
+        browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+        if drawn() == 1200:
+            break
+        time.sleep(0.2)
+    assert drawn() == 1200
+    browser.find_element(By.ID, "kr-search").send_keys("l01199")
+    assert [r.get_attribute("data-account") for r in browser.find_elements(By.CSS_SELECTOR, "#kr-accounts tbody tr")
+            ] == ["L01199"]
+    assert browser.find_element(By.ID, "kr-count").text == "Showing 1 of 1,200 accounts"

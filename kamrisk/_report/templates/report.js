@@ -99,13 +99,39 @@
     return tr;
   }
 
-  function render() {
+  // Only the matching rows down to a little below the window are in the page (CHUNK at a time); the next
+  // ones are drawn as the reader scrolls on, so a book of 100,000 accounts filters, sorts and searches at once.
+  var CHUNK = 500;
+  var visible = accounts;
+  var drawn = 0;
+  var sentinel = document.createElement("div");  // marks the table's end
+  table.parentNode.insertBefore(sentinel, table.nextSibling);
+
+  function more() {
     var fragment = document.createDocumentFragment();
-    accounts.forEach(function (account) {
-      fragment.appendChild(account.row || draw(account));
-    });
+    var end = Math.min(drawn + CHUNK, visible.length);
+    for (var i = drawn; i < end; i++) {
+      fragment.appendChild(visible[i].row || draw(visible[i]));
+    }
+    drawn = end;
     tbody.appendChild(fragment);
   }
+
+  function render() {
+    tbody.textContent = "";
+    drawn = 0;
+    more();
+    fill();
+  }
+
+  function fill() {  // draw until the table's end lies well below the window (or every row is drawn)
+    while (drawn < visible.length && sentinel.getBoundingClientRect().top < window.innerHeight + 1200) {
+      more();
+    }
+  }
+
+  window.addEventListener("scroll", fill, {passive: true});
+  window.addEventListener("resize", fill, {passive: true});
 
   function matches(values, text) {
     for (var i = 0; i < selects.length; i++) {
@@ -119,21 +145,17 @@
   }
 
   function applyFilters() {
-    var shown = 0;
-    accounts.forEach(function (account) {
-      var keep = matches(function (key) { return account.filter[key]; }, account.search);
-      account.row.hidden = !keep;
-      if (keep) {
-        shown += 1;
-      }
+    visible = accounts.filter(function (account) {
+      return matches(function (key) { return account.filter[key]; }, account.search);
     });
+    render();
     cards.forEach(function (card) {
       card.hidden = !matches(function (key) { return card.getAttribute("data-" + key); },
         card.getAttribute("data-search") || "");
     });
-    count.textContent = ui.showing.replace("{shown}", shown.toLocaleString()).replace(
+    count.textContent = ui.showing.replace("{shown}", visible.length.toLocaleString()).replace(
       "{total}", accounts.length.toLocaleString());
-    empty.hidden = shown !== 0;
+    empty.hidden = visible.length !== 0;
   }
 
   function sortBy(header) {
@@ -161,7 +183,7 @@
       }
       return sign * (numeric ? x - y : collator.compare(x, y));
     });
-    render();
+    applyFilters();
   }
 
   headers.forEach(function (header) {
@@ -185,6 +207,5 @@
   if (search) {
     search.addEventListener("input", applyFilters);
   }
-  render();
   applyFilters();
 })();
