@@ -7,6 +7,12 @@ Served over REST (``mlflow models serve``), a request a user got wrong (``lang='
 missing key column) answers HTTP 400 with one line naming the parameter; any other failure answers HTTP
 500 with one line, the traceback going to the server's log only. Never a stack trace or a server path in
 the response.
+
+A process keeps the model it loaded last (keyed by the artifact's content): Spark's ``spark_udf`` in local
+mode loads the model again for every task (from a fresh download for every UDF), and each fresh booster
+would rebuild its TreeSHAP tables, so a Python worker that scores many partitions reads and prepares the
+model once. Every answer carries a ``whatif_<family>`` column for each family the model offers a what-if
+for (missing where not computed), as its signature says.
 """
 
 from __future__ import annotations
@@ -40,13 +46,46 @@ class RequestError(MlflowException):
             self._message = value
 
 
+_LOADED: dict[str, object] = {}  # sha256 of the artifact -> TrainedModel, per process
+
+
+def _load_trained(path: str):
+    """The TrainedModel in ``path``, read once per process; a shallow copy, so that setting its
+    ``model_version`` does not reach other loads, while the booster (and its TreeSHAP tables) is shared."""
+    import copy
+    import hashlib
+
+    from ._trained import TrainedModel
+
+    with open(path, "rb") as handle:
+        key = hashlib.file_digest(handle, "sha256").hexdigest()
+    if key not in _LOADED:
+        _LOADED.clear()  # one model per process is the common case: never hold on to old ones
+        _LOADED[key] = TrainedModel.load(path)
+    return copy.copy(_LOADED[key])
+
+
+def _with_every_whatif(answer, trained):
+    """The answer with a ``whatif_<family>`` column for every family the model can offer a what-if for
+    (missing where not computed): without reasons, or when no row of a batch is explained, the scorer leaves
+    them out, but the model's signature and Spark's result struct promise them on every answer."""
+    import numpy as np
+
+    features = set(trained.feature_names)
+    families = dict.fromkeys(trained.catalog.family_of(f) for f in trained.reference if f in features)
+    missing = [f"whatif_{family}" for family in families if f"whatif_{family}" not in answer.columns]
+    if missing:
+        at = answer.columns.get_loc("model_version") if "model_version" in answer.columns else len(answer.columns)
+        for offset, column in enumerate(missing):
+            answer.insert(at + offset, column, np.nan)
+    return answer
+
+
 class KamriskPyfunc(mlflow.pyfunc.PythonModel):
     """Scores feature rows with the :class:`~kamrisk.TrainedModel` in the ``trained_model`` artifact."""
 
     def load_context(self, context):
-        from ._trained import TrainedModel
-
-        self.trained = TrainedModel.load(context.artifacts["trained_model"])
+        self.trained = _load_trained(context.artifacts["trained_model"])
         self._warm_up()
 
     def _warm_up(self) -> None:
@@ -73,6 +112,7 @@ class KamriskPyfunc(mlflow.pyfunc.PythonModel):
             _log.exception("kamrisk: scoring a request failed")
             raise RequestError(f"kamrisk could not score the request ({type(exc).__name__}); the details are "
                                "in the server's log.", error_code=INTERNAL_ERROR) from None
+        out = _with_every_whatif(out, self.trained)
         if os.environ.get("_MLFLOW_IS_IN_SERVING_ENVIRONMENT") == "true":  # set by `mlflow models serve`
             # JSON has no NaN: a missing risk (an unscorable row) is answered as null
             for column in out.columns[out.dtypes == "float64"]:

@@ -6,8 +6,10 @@
   its own accounts (``applyInPandas``). The few book-wide signs (revenue rank and top-20% flag among the
   active accounts, peer contagion by segment and region) are then finished in Spark from what each
   account contributes.
-- :func:`score` adds the registered pyfunc model's risk, band, reasons, cause and action as a struct
-  column (a :func:`mlflow.pyfunc.spark_udf` running in the current Python environment).
+- :func:`score` adds the registered pyfunc model's whole answer (status, stage, risk, band, reasons, cause,
+  action, contributions, what-ifs, model version and question) as a struct column, through
+  :func:`mlflow.pyfunc.spark_udf` in the executors' Python environment; each Python worker loads the model
+  once, and each Arrow batch (``spark.sql.execution.arrow.maxRecordsPerBatch``) pays the per-call costs once.
 - :func:`local_session` starts a local SparkSession with settings that suit kamrisk (tests, laptops).
 
 This is the only kamrisk module that imports pyspark (``pip install 'kamrisk[spark]'``).
@@ -30,20 +32,31 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ._catalog import Catalog
 
-__all__ = ["build_features", "score", "local_session", "RESULT_FIELDS"]
+__all__ = ["build_features", "score", "local_session", "RESULT_FIELDS", "ARROW_BATCH_ROWS"]
 
 # Spark's Python workers run the interpreter that runs the driver unless the cluster says otherwise
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
-#: The fields of the struct :func:`score` adds, with their Spark types.
+#: The fields of the struct :func:`score` adds that every kamrisk model answers, with their Spark types;
+#: ``contrib_<family>`` and ``whatif_<family>`` (doubles) follow for the families of the model's catalog,
+#: in the order of the pyfunc answer (the model's output signature).
 RESULT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("status", "string"),
+    ("status_reason", "string"),
+    ("stage", "string"),
     ("risk", "double"),
     ("band", "string"),
-    *((f"reason_{k}", "string") for k in (1, 2, 3)),
-    *((f"reason_family_{k}", "string") for k in (1, 2, 3)),
+    *((name, "string") for k in (1, 2, 3) for name in (f"reason_{k}", f"reason_family_{k}")),
     ("cause_family", "string"),
     ("action", "string"),
+    ("model_version", "string"),
+    ("horizon_days", "bigint"),
+    ("label_kind", "string"),
 )
+#: Rows per Arrow batch handed to the model (``spark.sql.execution.arrow.maxRecordsPerBatch``) in
+#: :func:`local_session`: each batch pays the model's per-call costs once (column checks, category casts,
+#: one LightGBM call per what-if family), so batches of tens of thousands of rows keep them negligible.
+ARROW_BATCH_ROWS = 50_000
 
 _RANK_KINDS = ("revenue_rank", "revenue_top_flag")  # ranks among the accounts active at as_of
 _PEER_KINDS = ("peer_defection_share", "peer_defections")  # counts over the peer group
@@ -53,25 +66,32 @@ _DATED = {"orders": "order_date", "events": "event_date"}  # facts dated at or a
 _PREFIX = {"orders": "o__", "events": "e__", "accounts": "a__"}
 
 
-def local_session(cores: int = 2, *, shuffle_partitions: int = 4, app_name: str = "kamrisk") -> SparkSession:
-    """A local SparkSession (``local[cores]``, no UI, Arrow on, few shuffle partitions), bound to 127.0.0.1.
+def local_session(cores: int = 2, *, shuffle_partitions: int = 4, app_name: str = "kamrisk",
+                  config: dict[str, str] | None = None) -> SparkSession:
+    """A local SparkSession (``local[cores]``, no UI, Arrow on, few shuffle partitions, Arrow batches of
+    :data:`ARROW_BATCH_ROWS` rows), bound to 127.0.0.1.
 
-    For a cluster, build your own session; :func:`build_features` and :func:`score` take any session.
+    For a cluster, build your own session (set ``spark.sql.execution.arrow.maxRecordsPerBatch`` to tens of
+    thousands for scoring); :func:`build_features` and :func:`score` take any session. ``config`` adds
+    settings, e.g. ``{"spark.driver.memory": "4g"}`` for a big book.
     """
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    return (
+    builder = (
         SparkSession.builder.master(f"local[{int(cores)}]")
         .appName(app_name)
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(int(shuffle_partitions)))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS))
         .config("spark.driver.bindAddress", "127.0.0.1")
-        .getOrCreate()
     )
+    for key, value in (config or {}).items():  # the caller's settings win
+        builder = builder.config(key, str(value))
+    return builder.getOrCreate()
 
 
 # -- features -------------------------------------------------------------------------------------------
@@ -308,8 +328,9 @@ def build_features(
         ``{"columns": {...}, "event_types": {...}}`` as in ``mapping.yaml``: renames the columns and
         translates the event types (``ignore`` drops the event).
     groups : int, optional
-        Number of account groups (one pandas call each); ``spark.sql.shuffle.partitions`` by default.
-        Each group holds whole accounts: aim at a few hundred to a few thousand accounts per group.
+        Number of account groups (one pandas call each); by default ``spark.sql.shuffle.partitions``, and
+        at least one per core (``defaultParallelism``). Each group holds whole accounts: aim at a few
+        thousand accounts per group and at least one group per core.
 
     Returns
     -------
@@ -331,8 +352,9 @@ def build_features(
         catalog = load_catalog(catalog)
     dates = as_of_index(as_of)
     active_days = _check_active_days(active_days)
-    if groups is None:
-        groups = int(spark.conf.get("spark.sql.shuffle.partitions") or 200)
+    if groups is None:  # at least one group per core, so that every core builds features
+        groups = max(int(spark.conf.get("spark.sql.shuffle.partitions") or 200),
+                     int(spark.sparkContext.defaultParallelism))
     if isinstance(groups, bool) or not isinstance(groups, int | np.integer) or groups < 1:
         raise ConfigError(f"groups must be a positive number of account groups, got {groups!r}.")
     tables = _canonical(orders, events, accounts, mapping, dates[-1])
@@ -359,20 +381,37 @@ def build_features(
 
 
 # -- scoring --------------------------------------------------------------------------------------------
-def _result_type() -> str:
-    return ", ".join(f"{name} {kind}" for name, kind in RESULT_FIELDS)
+_SPARK_TYPES = {"string": "string", "double": "double", "float": "double", "long": "bigint", "integer": "int",
+                "boolean": "boolean"}
 
 
-def _model_inputs(spark_df: DataFrame, model_uri: str) -> list[Column]:
-    """The model's input columns from ``spark_df``, cast to the signature's types (as_of as a string)."""
+def _signature(model_uri: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The model's input columns and the result fields (name, Spark type) of its answer, keys left out."""
     from mlflow.models import get_model_info
-    from pyspark.sql import functions as F
-    from pyspark.sql.types import DateType, TimestampNTZType, TimestampType
 
     signature = get_model_info(model_uri).signature
     if signature is None or signature.inputs is None:
         raise ModelError(f"{model_uri} has no input signature; log it with kamrisk.train.")
-    specs = [(spec.name, str(getattr(spec.type, "name", spec.type))) for spec in signature.inputs.inputs]
+    inputs = [(spec.name, str(getattr(spec.type, "name", spec.type))) for spec in signature.inputs.inputs]
+    fields = list(RESULT_FIELDS)
+    if signature.outputs is not None:
+        named = [(spec.name, str(getattr(spec.type, "name", spec.type))) for spec in signature.outputs.inputs]
+        answered = {name for name, _ in named}
+        lacking = [name for name, _ in RESULT_FIELDS if name not in answered]
+        if lacking:
+            raise ModelError(f"The signature of {model_uri} does not name the field(s) {lacking} of its answer "
+                             "(it was logged by an older kamrisk, or while warnings were errors): retrain it "
+                             "with kamrisk train to score it on Spark.")
+        keys = ("account_id", "as_of")
+        fields = [(name, _SPARK_TYPES.get(kind, "string")) for name, kind in named if name not in keys]
+    return inputs, fields
+
+
+def _model_inputs(spark_df: DataFrame, model_uri: str, specs: list[tuple[str, str]]) -> list[Column]:
+    """The model's input columns from ``spark_df``, cast to the signature's types (as_of as a string)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DateType, TimestampNTZType, TimestampType
+
     missing = [name for name, _ in specs if name not in spark_df.columns]
     if missing:
         raise ModelError(f"The Spark DataFrame lacks the model's input column(s) {missing[:10]}"
@@ -397,8 +436,16 @@ def score(
     reasons: str = "all",
     result_column: str = "kamrisk",
     flatten: bool = False,
+    partitions: int | None = None,
 ) -> DataFrame:
     """Score feature rows on Spark with a kamrisk MLflow model.
+
+    The model runs in :func:`mlflow.pyfunc.spark_udf` (``env_manager="local"``: the executors' Python
+    environment, which must have kamrisk installed or shipped with ``--py-files``). Each Python worker
+    reads the model and prepares its TreeSHAP tables once and keeps them for every later task; the numba
+    kernel is compiled once per machine (numba's on-disk cache). Each Arrow batch pays the model's
+    per-call costs once: give ``spark.sql.execution.arrow.maxRecordsPerBatch`` tens of thousands of rows
+    (:func:`local_session` sets :data:`ARROW_BATCH_ROWS`).
 
     Parameters
     ----------
@@ -417,12 +464,25 @@ def score(
         Name of the struct column added.
     flatten : bool, default False
         Add the struct's fields as columns instead of the struct.
+    partitions : int, optional
+        Spread the rows evenly over this many partitions first (a round-robin repartition), e.g. the
+        cluster's cores when ``spark_df`` comes in fewer partitions than there are cores. By default the
+        rows are scored where they are.
 
     Returns
     -------
     Spark DataFrame
-        The input with ``result_column``: a struct of ``risk`` (double), ``band``, ``reason_1..3``,
-        ``reason_family_1..3``, ``cause_family`` and ``action`` (strings; ``""`` where there is none).
+        The input with ``result_column``: a struct with the pyfunc model's answer besides the keys:
+        ``status`` (``scored`` or ``unscorable``), ``status_reason``, ``stage``, ``risk`` (double, missing
+        where unscorable), ``band``, ``reason_1..3`` and ``reason_family_1..3``, ``cause_family``,
+        ``action`` (strings; ``""`` where there is none), ``contrib_<family>`` and ``whatif_<family>``
+        (doubles), ``model_version``, ``horizon_days`` (long) and ``label_kind``.
+
+    Raises
+    ------
+    ModelError
+        The model has no signature, lacks an input column, or was logged by a kamrisk that answered
+        fewer fields.
 
     Examples
     --------
@@ -435,11 +495,29 @@ def score(
     from ._options import check_lang, check_reasons
 
     lang, reasons = check_lang(lang), check_reasons(reasons)
-    inputs = _model_inputs(spark_df, model_uri)
-    udf = mlflow.pyfunc.spark_udf(spark_df.sparkSession, model_uri, result_type=_result_type(),
+    if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int | np.integer)
+                                   or partitions < 1):
+        raise ConfigError(f"partitions must be a positive number of partitions, got {partitions!r}.")
+    specs, fields = _signature(model_uri)
+    inputs = _model_inputs(spark_df, model_uri, specs)
+    result_type = ", ".join(f"`{name}` {kind}" for name, kind in fields)
+    udf = mlflow.pyfunc.spark_udf(spark_df.sparkSession, model_uri, result_type=result_type,
                                   env_manager="local", params={"lang": lang, "reasons": reasons})
-    scored = spark_df.withColumn(result_column, udf(F.struct(*inputs)))
+    if partitions is not None:
+        spark_df = spark_df.repartition(int(partitions))
+    answer = udf(F.struct(*inputs))
+    # spark_udf casts string fields with astype(str), so a missing text (the band, reasons and cause of an
+    # unscorable row) would arrive as "nan": make it missing again, as in the pyfunc answer
+    answer = F.struct(*[
+        (F.when(answer[name] != F.lit("nan"), answer[name]) if kind == "string" else answer[name]).alias(name)
+        for name, kind in fields
+    ])
+    scored = spark_df.withColumn(result_column, answer)
     if flatten:
-        fields = [F.col(f"`{result_column}`.{name}").alias(name) for name, _ in RESULT_FIELDS]
-        scored = scored.select(*[F.col(f"`{c}`") for c in spark_df.columns], *fields)
+        clashes = [name for name, _ in fields if name in spark_df.columns]
+        if clashes:
+            raise ConfigError(f"flatten=True would add {clashes}, which the DataFrame already has: drop or "
+                              "rename them, or keep the result as a struct (flatten=False).")
+        columns = [F.col(f"`{result_column}`.`{name}`").alias(name) for name, _ in fields]
+        scored = scored.select(*[F.col(f"`{c}`") for c in spark_df.columns], *columns)
     return scored

@@ -24,8 +24,6 @@ pytestmark = [
 
 AS_OF = pd.date_range("2024-01-01", "2025-12-01", freq="MS")  # 24 monthly snapshots
 KEYS = ["account_id", "as_of"]
-RESULT = ["risk", "band", "reason_1", "reason_2", "reason_3", "reason_family_1", "reason_family_2",
-          "reason_family_3", "cause_family", "action"]
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +94,10 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.assign(account_id=frame["account_id"].astype(str),
                          as_of=pd.to_datetime(frame["as_of"]).astype("datetime64[ns]"))
     return frame.sort_values(KEYS).reset_index(drop=True)
+
+
+def _texts(values: pd.Series) -> list:
+    return values.astype(object).where(values.notna(), None).tolist()
 
 
 def _assert_same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -169,11 +171,25 @@ def test_score_matches_the_pyfunc_model_in_both_languages(spark, features, champ
         scored = score(spark_rows, uri, lang=lang, flatten=flatten, result_column="kamrisk")
         got = (scored if flatten else scored.select(*KEYS, "kamrisk.*")).toPandas()
         assert len(got) == len(want) == len(rows)
-        got, want = _sorted(got[KEYS + RESULT]), _sorted(want[KEYS + RESULT])
-        np.testing.assert_allclose(got["risk"].to_numpy(float), want["risk"].to_numpy(float), rtol=0, atol=1e-12)
-        for column in RESULT[1:]:
-            assert got[column].tolist() == want[column].astype(str).tolist(), (lang, column)
+        # every column of the pyfunc answer, in its order, after the input's own columns
+        assert list(got.columns)[-(len(want.columns) - 2):] == list(want.columns)[2:]
+        got, want = _sorted(got[list(want.columns)]), _sorted(want)
+        for column in want.columns[2:]:
+            if pd.api.types.is_float_dtype(want[column]):
+                np.testing.assert_allclose(got[column].to_numpy(float), want[column].to_numpy(float), rtol=0,
+                                           atol=1e-12, equal_nan=True, err_msg=f"{lang} {column}")
+            elif pd.api.types.is_integer_dtype(want[column]):
+                assert got[column].tolist() == want[column].tolist(), (lang, column)
+            else:  # texts, missing where the pyfunc answer has none (the band of an unscorable row)
+                assert _texts(got[column]) == _texts(want[column]), (lang, column)
         assert (got["reason_1"] != "").any()
+        assert {"scored", "unscorable"} <= set(got["status"])  # lapsed accounts say why, without a risk
+        gone = got["status"] == "unscorable"
+        assert got.loc[gone, "risk"].isna().all() and got.loc[gone, "status_reason"].str.startswith("already").all()
+        assert set(got["stage"]) >= {"healthy", "lapsed"}
+        assert (got["model_version"] == f"run {result.trained.versions['run_id'][:8]}").all()  # as logged
+        assert (got["horizon_days"] == result.recipe.horizon_days).all()
+        assert any(c.startswith("contrib_") for c in got) and any(c.startswith("whatif_") for c in got)
         if lang == "zh":
             assert got["action"].str.contains(r"[\u4e00-\u9fff]").any()
 
@@ -189,9 +205,95 @@ def test_score_takes_the_spark_feature_builder_output(features, champion):
     frame = built.where(F.col("as_of") == F.lit(AS_OF[-1].date())).limit(20).withColumn("note", F.lit("kept"))
     scored = score(frame, "models:/kamrisk@champion", reasons="none", flatten=True).toPandas()
     assert len(scored) == 20 and (scored["note"] == "kept").all()
-    assert scored["risk"].between(0, 1).all() and (scored["reason_1"] == "").all()
-    assert set(scored["band"]) <= {"high", "medium", "low"}
+    kept = scored["status"] == "scored"
+    assert scored.loc[kept, "risk"].between(0, 1).all() and (scored.loc[kept, "reason_1"] == "").all()
+    assert set(scored.loc[kept, "band"]) <= {"high", "medium", "low"} and scored.loc[~kept, "band"].isna().all()
     with pytest.raises(kamrisk.ModelError, match="revenue_90d"):
         score(frame.drop("revenue_90d"), "models:/kamrisk@champion")
-    with pytest.raises(kamrisk.ModelError, match="lang"):
+    with pytest.raises(kamrisk.OptionError, match="lang"):
         score(frame, "models:/kamrisk@champion", lang="fr")
+    with pytest.raises(kamrisk.ConfigError, match=r"\['stage'\]"):
+        score(frame.withColumn("stage", F.lit("x")), "models:/kamrisk@champion", flatten=True)
+
+
+def test_score_spreads_rows_over_partitions_without_losing_any(features, champion):
+    """One input partition, scored on four: every row once, the same answers as unpartitioned."""
+    from pyspark.sql import functions as F
+
+    from kamrisk.spark import score
+
+    _use(champion[0])
+    frame = features[0].where(F.col("as_of") == F.lit(AS_OF[-1].date())).coalesce(1)
+    plain = score(frame, "models:/kamrisk@champion", reasons="at_risk", flatten=True)
+    spread = score(frame, "models:/kamrisk@champion", reasons="at_risk", flatten=True, partitions=4)
+    assert spread.rdd.getNumPartitions() == 4
+    got, want = _sorted(spread.toPandas()), _sorted(plain.toPandas())
+    assert len(got) == frame.count() > 0
+    pd.testing.assert_frame_equal(got, want)
+    with pytest.raises(kamrisk.ConfigError, match="partitions"):
+        score(frame, "models:/kamrisk@champion", partitions=0)
+
+
+def _readme_job() -> str:
+    """The ``score_book.py`` job README's "On a cluster" section documents."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    return readme.split("with `score_book.py`:\n\n```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_spark_submit_scores_a_book_with_the_package_as_a_wheel(sim_book, champion, tmp_path):
+    """README's cluster recipe in local mode: build the wheel, spark-submit --py-files it with the job, the
+    model from the registry; the scores equal the pandas path's and kamrisk ran from the wheel."""
+    import subprocess
+    from pathlib import Path
+
+    import mlflow
+
+    pytest.importorskip("hatchling")  # the build backend, for a wheel built without network access
+    repo = Path(__file__).resolve().parents[1]
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(dist), str(repo)], check=True, capture_output=True, cwd=tmp_path)
+    (wheel,) = dist.glob("kamrisk-*.whl")
+
+    tracking, result = champion
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", kamrisk.DataWarning)
+        data = kamrisk.simulate(accounts=120, months=24, seed=5).to_account_data()
+    book = tmp_path / "book"
+    book.mkdir()
+    for name in ("orders", "events", "accounts"):
+        # Spark reads parquet timestamps in micro-, not nanoseconds (pandas' own unit)
+        getattr(data, name).to_parquet(book / f"{name}.parquet", index=False, coerce_timestamps="us")
+    as_of = (data.end - pd.offsets.MonthBegin(1)).strftime("%Y-%m-%d")
+    job = tmp_path / "score_book.py"
+    job.write_text(_readme_job(), encoding="utf-8")
+    out = tmp_path / "scores"
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SPARK_HOME")}
+    env.update(PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1",
+               MLFLOW_TRACKING_URI=tracking, PYTHONWARNINGS="ignore")
+    submit = Path(sys.executable).with_name("spark-submit")
+    done = subprocess.run([str(submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+                           "--py-files", str(wheel), str(job), str(book), str(out), as_of],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"({wheel}/kamrisk/__init__.py)" in done.stdout  # the driver imported kamrisk from the wheel
+
+    got = _sorted(pd.read_parquet(out))
+    features = kamrisk.build_features(data, as_of).reset_index()
+    assert len(got) == len(features) > 0
+    rows = features.assign(as_of=features["as_of"].dt.strftime("%Y-%m-%d"))
+    for column in result.model.categories_:
+        rows[column] = rows[column].astype(object).where(rows[column].notna(), None)
+    _use(tracking)
+    want = _sorted(mlflow.pyfunc.load_model("models:/kamrisk@champion").predict(rows))
+    assert list(got.columns) == list(want.columns)
+    np.testing.assert_allclose(got["risk"].to_numpy(float), want["risk"].to_numpy(float), rtol=0, atol=1e-12,
+                               equal_nan=True)
+    for column in ("status", "stage", "band", "reason_1", "cause_family", "action", "model_version"):
+        # the pandas scorer leaves the texts of unscorable rows missing, except in a batch without any
+        # scorable row, where they are "" (the job's 200 account groups make such batches): same meaning
+        blank = [None if v == "" else v for v in _texts(got[column])]
+        assert blank == [None if v == "" else v for v in _texts(want[column])], column
