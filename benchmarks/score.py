@@ -67,9 +67,9 @@ class _Stage:
         print(f"  {self.name:<44} {seconds:7.2f} s   peak {self.peak / 2**30:5.2f} GiB", flush=True)
 
 
-def _run(n: int, bundle: dict[str, Any], reasons: str, timed: Callable[[str], _Stage]) -> None:
-    model, catalog = bundle["model"], bundle["catalog"]
-    active_days = int(bundle["config"]["calendar"]["active_days"])
+def _run(n: int, trained: Any, reasons: str, timed: Callable[[str], _Stage]) -> None:
+    model, catalog = trained.model, trained.catalog
+    active_days = int(trained.recipe.activity.active_days)
     book = kamrisk.simulate(accounts=n, months=36, seed=11)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -80,7 +80,7 @@ def _run(n: int, bundle: dict[str, Any], reasons: str, timed: Callable[[str], _S
 
         with timed("end to end: load, score, write scores.parquet") as whole:
             data = kamrisk.load_data(folder / "book")
-            result = kamrisk.score(data, bundle=bundle, as_of=data.end, reasons=reasons)
+            result = kamrisk.score(data, trained, as_of=data.end, reasons=reasons)
             write_scores(result.scores, folder / "scores.parquet")
         del data, result
 
@@ -92,12 +92,12 @@ def _run(n: int, bundle: dict[str, Any], reasons: str, timed: Callable[[str], _S
         with timed(f"predict ({len(X):,} rows, LightGBM)") as predict:
             model.predict_proba(X)
         with timed(f"reasons={reasons}"):
-            explain(model, X, catalog, reasons=reasons, reference=bundle.get("reference") or None)
-        sample = bundle.get("training_sample")
+            explain(model, X, catalog, reasons=reasons, reference=trained.reference or None)
+        sample = trained.training_sample
         with timed("drift"):
             if sample is not None:
                 population_stability(sample[list(model.feature_names_in_)], X)
-        scores = kamrisk.score(data, bundle=bundle, as_of=data.end, reasons=reasons).scores
+        scores = kamrisk.score(data, trained, as_of=data.end, reasons=reasons).scores
         with timed(f"write scores.parquet ({len(scores):,} rows)"):
             write_scores(scores, folder / "scores.parquet")
         with timed(f"write scores.xlsx ({len(scores):,} rows)"):
@@ -122,8 +122,7 @@ def main() -> None:
     warnings.simplefilter("ignore", DriftWarning)
     start = time.perf_counter()
     training = kamrisk.simulate(accounts=args.train_accounts, months=36, seed=7)
-    trained = kamrisk.train(training.to_account_data(), "default", track=False)
-    bundle = trained.bundle()
+    trained = kamrisk.train(training.to_account_data(), "default", track=False).trained
     del training
     print(f"trained the default recipe on {args.train_accounts:,} accounts in {time.perf_counter() - start:.0f} s "
           f"(not part of the figures)\n")
@@ -131,7 +130,7 @@ def main() -> None:
     table: list[tuple[str, float, float]] = []
 
     for n in args.accounts:
-        _run(n, bundle, args.reasons, lambda name: _Stage(table, name))
+        _run(n, trained, args.reasons, lambda name: _Stage(table, name))
 
 
 if __name__ == "__main__":
