@@ -25,15 +25,20 @@ predictor sees (``|x| <= kZeroThreshold`` is read as 0.0, since its dense row re
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from numba import njit, prange
 
 __all__ = ["shap_blocks", "K_ZERO"]
 
 K_ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float literal widened to double)
+# numba caches compiled code next to the source; imported from a wheel file (spark-submit --py-files) there
+# is no source file to cache by, so each process compiles once instead of failing
+_CACHE = os.path.isfile(__file__)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=_CACHE, inline="always")
 def _categorical_left(v, words, start, length, nan_as_zero):  # pragma: no cover - compiled
     if v != v:
         if not nan_as_zero:
@@ -48,7 +53,7 @@ def _categorical_left(v, words, start, length, nan_as_zero):  # pragma: no cover
     return np.int64((words[start + w] >> np.uint32(c & 31)) & np.uint32(1))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=_CACHE, parallel=True)
 def shap_blocks(x, transposed, n_cols, group_col, base, block,
                 tree_node_start, tree_n_nodes, tree_group_start, tree_n_groups,
                 node_feature, node_kind, node_threshold, node_default_left, node_cat_start, node_cat_len,
