@@ -218,7 +218,8 @@ class FastTreeShap:
             return self._fallback(X, groups, n_cols, f"input type {type(X).__name__}")
         x, transposed = matrix
         m = self._model
-        assert m is not None
+        if m is None:  # pragma: no cover - _model is set whenever self.reason is None
+            return self._fallback(X, groups, n_cols, "no tables were built")
         group_col = m.group_feature if groups is None else groups[m.group_feature]
         from ._fastshap_kernel import shap_blocks
 
