@@ -535,14 +535,17 @@ class _View:
 
 
 # -- rendering -------------------------------------------------------------------------------------------------
-def page_assets() -> tuple[Any, str, str, str]:
+def page_assets(script_name: str = "report.js") -> tuple[Any, str, str, str]:
     """What every kamrisk page shares (the report and the review): the template environment, the script,
-    the style sheet, and the script's sha256 for the page's content security policy."""
+    the style sheet, and the script's sha256 for the page's content security policy.
+
+    ``report.js`` draws the report's big accounts table from compact JSON; ``table.js`` sorts and filters a
+    table already in the page (the review's, a few hundred rows at most)."""
     import jinja2
 
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    script = (_TEMPLATES / "report.js").read_text(encoding="utf-8")
+    script = (_TEMPLATES / script_name).read_text(encoding="utf-8")
     style = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     return environment, script, style, digest

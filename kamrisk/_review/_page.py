@@ -208,7 +208,7 @@ def render_review(view: _ReviewView) -> str:
     from .. import __version__
     from .._report import page_assets
 
-    environment, script, style, digest = page_assets()
+    environment, script, style, digest = page_assets("table.js")
     result, ui = view.result, view.ui
     rule = ui["rule"].format(kind=ui[f"kind_{result.label_kind}"], days=result.horizon_days,
                              share=_percent(result.threshold), lead=IN_TIME_DAYS)
