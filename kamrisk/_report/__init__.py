@@ -426,9 +426,7 @@ class _View:
                 if not options:  # scores from before stages: no filter
                     continue
             else:
-                options = [{"value": v, "label": v} for v in sorted(set(values) - {""})]
-                if (values == "").any():
-                    options.append({"value": "", "label": self.ui["not_set"]})
+                options = text_options(values, self.ui["not_set"])
             out.append({"key": key, "label": self.ui[f"col_{key}"], "options": options})
         return out
 
@@ -535,6 +533,14 @@ class _View:
 
 
 # -- rendering -------------------------------------------------------------------------------------------------
+def text_options(values: pd.Series, not_set: str) -> list[dict[str, str]]:
+    """A filter's options for a free-text column: its values in order, then "(not set)" when some are empty."""
+    options = [{"value": v, "label": v} for v in sorted(set(values) - {""})]
+    if (values == "").any():
+        options.append({"value": "", "label": not_set})
+    return options
+
+
 def page_assets(script_name: str = "report.js") -> tuple[Any, str, str, str]:
     """What every kamrisk page shares (the report and the review): the template environment, the script,
     the style sheet, and the script's sha256 for the page's content security policy.

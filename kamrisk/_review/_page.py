@@ -148,9 +148,9 @@ class _ReviewView:
             if key == "verdict":
                 options = [{"value": v, "label": self.verdict(v)} for v in VERDICTS if (values == v).any()]
             else:
-                options = [{"value": v, "label": v} for v in sorted(set(values) - {""})]
-                if (values == "").any():
-                    options.append({"value": "", "label": self.ui["not_set"]})
+                from .._report import text_options
+
+                options = text_options(values, self.ui["not_set"])
             out.append({"key": key, "label": self.ui[f"col_{key}"], "options": options})
         return out
 
