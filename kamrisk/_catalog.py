@@ -354,13 +354,20 @@ class Catalog:
             text += _NET_RETURNS[lang]
         return text
 
-    def reason_texts(self, sign_id: str, frame: pd.DataFrame, lang: str = "en") -> list[str]:
-        """:meth:`reason_text` for every row of ``frame``, reading only the columns the template quotes."""
+    def reason_texts(self, sign_id: str, frame: pd.DataFrame | Mapping[str, Any], lang: str = "en") -> list[str]:
+        """:meth:`reason_text` for every row of ``frame``, reading only the columns the template quotes.
+
+        ``frame`` is a DataFrame, or a mapping of column -> values (one per row, as Python objects)."""
         sign = self.sign(sign_id)
         lang = self._lang(lang)
         quoted = [name for name in _placeholders(sign.reason[lang]) if name not in UNITS[sign.unit]]
-        columns = [c for c in dict.fromkeys([sign.id, *quoted]) if c in frame.columns]
-        return [self.reason_text(sign_id, record, lang) for record in frame[columns].to_dict("records")]
+        columns = [c for c in dict.fromkeys([sign.id, *quoted]) if c in frame]
+        if isinstance(frame, pd.DataFrame):
+            records = frame[columns].to_dict("records")
+        else:
+            rows = zip(*(frame[c] for c in columns), strict=True)
+            records = [dict(zip(columns, values, strict=True)) for values in rows]
+        return [self.reason_text(sign_id, record, lang) for record in records]
 
     def quoted_signs(self, sign_id: str) -> list[str]:
         """The other signs a reason template of ``sign_id`` quotes (in either language)."""

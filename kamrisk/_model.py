@@ -29,19 +29,25 @@ class NotFittedError(ModelError, _SklearnNotFitted):
     ``NotFittedError``, so either ``except`` catches it."""
 
 BANDS = ("high", "medium", "low")
+_ONE_THREAD_ROWS = 512  # up to this many rows, predicting on one thread is faster than waking the others
 
 
 def cast_categories(X: pd.DataFrame, levels: Mapping[str, list[Any]]) -> pd.DataFrame:
     """Cast categorical columns to the training levels; unseen levels become missing."""
-    X = X.copy()
+    copied = False
     for column, values in levels.items():
         if column in X:
             dtype = X[column].dtype
             if isinstance(dtype, pd.CategoricalDtype) and list(dtype.categories) == list(values):
                 continue  # already cast (scoring casts once, then predicts several times)
-            text = X[column].astype(object).where(X[column].notna(), None)
-            text = text.map(lambda v: None if v is None else str(v))
-            X[column] = pd.Categorical(text, categories=values)
+            if not copied:  # the caller's frame is never changed
+                X, copied = X.copy(deep=False), True
+            # each distinct value read as text once, then placed among the training levels by position
+            codes, uniques = pd.factorize(X[column].to_numpy(dtype=object), use_na_sentinel=True)
+            dtype = pd.CategoricalDtype(values)
+            position = dtype.categories.get_indexer([str(v) for v in uniques]) if len(uniques) else np.zeros(0, int)
+            codes = np.where(codes >= 0, position[np.maximum(codes, 0)] if len(uniques) else -1, -1)
+            X[column] = pd.Categorical.from_codes(codes, dtype=dtype)
     return X
 
 
@@ -232,6 +238,33 @@ class RiskModel(ClassifierMixin, BaseEstimator):
 
     def _raw(self, Xc: pd.DataFrame) -> np.ndarray:
         return self.booster_.predict(Xc, raw_score=True)
+
+    def matrix(self, X: pd.DataFrame) -> np.ndarray:
+        """``X`` as the float matrix the booster predicts on: the training columns in training order,
+        a categorical column as the code of its training level (NaN when missing or unseen), as LightGBM
+        reads a frame. Build it once and predict on it several times (:meth:`raw_score_matrix`): one row
+        converted from pandas costs far more than predicting it."""
+        Xc = self._check(X)
+        out = np.empty((len(Xc), Xc.shape[1]), dtype=np.float64)
+        categorical = np.array([isinstance(dtype, pd.CategoricalDtype) for dtype in Xc.dtypes], dtype=bool)
+        numbers = np.flatnonzero(~categorical)
+        if len(numbers):  # the numeric columns in one block, not one Series per column
+            out[:, numbers] = Xc.iloc[:, numbers].to_numpy(dtype=np.float64, na_value=np.nan)
+        for j in np.flatnonzero(categorical):
+            codes = Xc.iloc[:, j].cat.codes.to_numpy()
+            out[:, j] = np.where(codes >= 0, codes, np.nan)
+        return out
+
+    def raw_score_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Log-odds of rows of :meth:`matrix` (equal to :meth:`raw_score` of the frame it came from)."""
+        if not hasattr(self, "booster_"):
+            raise NotFittedError("RiskModel is not fitted yet: call fit(X, y) first.")
+        if len(matrix) == 0:
+            return np.zeros(0)
+        # a few rows (a REST request, a what-if) on the calling thread: waking LightGBM's OpenMP threads
+        # costs more than predicting them, and on a busy machine milliseconds per call
+        threads = {"num_threads": 1} if len(matrix) <= _ONE_THREAD_ROWS else {}
+        return self.booster_.predict(matrix, raw_score=True, **threads)
 
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
         """The model's log-odds before calibration (what TreeSHAP contributions add up to)."""

@@ -48,16 +48,18 @@ def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", 
     if missing_keys:
         raise ModelError(f"Input rows need the columns {missing_keys} besides the features.")
     X = frame.drop(columns=list(KEYS)).reset_index(drop=True)
+    X.attrs = {}  # pandas copies a frame's attrs into every column it hands out: none are needed here
     check_columns(list(trained.model.feature_names_in_), X.columns)
     # cast once: risk, contributions and the what-if each predict on these rows (a fixed cost per request)
     X = cast_categories(X, trained.model.categories_)
     gone = lapsed(X, trained.recipe.activity)
     explained = explain(trained.model, X[~gone], trained.catalog, lang=lang, reasons=reasons,
                         reference=trained.reference or None)
-    explained.index = np.flatnonzero(~gone)
-    explained = explained.reindex(range(len(X)))
-    for column in explained.columns:  # text columns of an unscored row are empty, not missing
-        if not pd.api.types.is_numeric_dtype(explained[column]):
+    if gone.any():
+        explained.index = np.flatnonzero(~gone)
+        explained = explained.reindex(range(len(X)))
+    for column, dtype in explained.dtypes.items():  # text columns of an unscored row are empty, not missing
+        if not pd.api.types.is_numeric_dtype(dtype) and (gone.any() or not isinstance(dtype, np.dtype)):
             explained[column] = explained[column].astype(object).where(explained[column].notna(), "")
     status_reason = np.full(len(X), "", dtype=object)
     if gone.any():

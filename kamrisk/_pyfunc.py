@@ -70,11 +70,10 @@ def _with_every_whatif(answer, trained):
     (missing where not computed): without reasons, or when no row of a batch is explained, the scorer leaves
     them out, but the model's signature and Spark's result struct promise them on every answer."""
     import numpy as np
-    import pandas as pd
 
     from ._explain import _actionable
 
-    families = _actionable(pd.DataFrame(columns=trained.feature_names), trained.catalog, trained.reference or {})
+    families = _actionable(trained.feature_names, trained.catalog, trained.reference or {})
     missing = [f"whatif_{family}" for family in families if f"whatif_{family}" not in answer.columns]
     if missing:
         at = answer.columns.get_loc("model_version") if "model_version" in answer.columns else len(answer.columns)

@@ -125,3 +125,25 @@ def test_config_refuses_class_weights_and_bad_values():
         load_recipe({**load_recipe("default").raw, "lightgbmm": {}})
     with pytest.raises(ConfigError, match="not found"):
         load_recipe("no-such-recipe")
+
+
+def test_matrix_scores_like_the_frame_it_came_from(small_config):
+    """Scoring builds the float matrix once and predicts on it several times (risk, what-if): it must give
+    the frame's own scores for every way a category can arrive (text, codes of other levels, unseen,
+    missing, numbers as text) and for a few rows (one thread) as for many."""
+    X, y = _book()
+    model = RiskModel(small_config, directions=DIRECTIONS).fit(X, y)
+    rows = X.head(600).copy()
+    levels = list(model.categories_["segment"])
+    text = rows["segment"].astype(str).to_numpy(dtype=object)
+    text[:5] = ["mining", None, np.nan, levels[-1], levels[0]]
+    variants = [rows, rows.assign(segment=text),
+                rows.assign(segment=pd.Categorical(text, categories=sorted({*levels, "mining"}, reverse=True)))]
+    for variant in variants:
+        expected = model.raw_score(variant)
+        np.testing.assert_allclose(model.raw_score_matrix(model.matrix(variant)), expected, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(model.raw_score_matrix(model.matrix(variant.head(1))), expected[:1], rtol=0,
+                                   atol=1e-12)
+    matrix = model.matrix(variants[1])
+    assert np.isnan(matrix[:3, list(model.feature_names_in_).index("segment")]).all()  # unseen and missing
+    assert not np.isnan(matrix[3:5, list(model.feature_names_in_).index("segment")]).any()

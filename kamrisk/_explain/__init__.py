@@ -12,6 +12,7 @@ family may be a reason or a cause is the catalog's word (each family file's ``ro
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import pandas as pd
@@ -50,24 +51,39 @@ def contributions(model: Any, X: pd.DataFrame) -> pd.DataFrame:
     ``pred_contrib`` to 1e-12 at about the cost of a prediction; where it does not apply it says so in a
     debug log and LightGBM's ``pred_contrib`` answers. ``KAMRISK_FAST_SHAP=0`` forces ``pred_contrib``.
     """
-    import os
-
-    Xc = model._check(X)
-    if os.environ.get("KAMRISK_FAST_SHAP", "1") == "0" or len(Xc) == 0:
-        values = model.booster_.predict(Xc, pred_contrib=True)
-    else:
-        values = _fast_shap(model.booster_).contributions(Xc)
+    values = _contributions(model, model.matrix(X))
     columns = [*model.feature_names_in_, "base_value"]
     return pd.DataFrame(values, index=X.index, columns=columns)
+
+
+def _contributions(model: Any, matrix: np.ndarray) -> np.ndarray:
+    """:func:`contributions` of the rows of ``model.matrix(X)``, as an array (base value last)."""
+    import os
+
+    if os.environ.get("KAMRISK_FAST_SHAP", "1") == "0" or len(matrix) == 0:
+        values = model.booster_.predict(matrix, pred_contrib=True)
+        return np.asarray(values, dtype=np.float64).reshape(len(matrix), len(model.feature_names_in_) + 1)
+    return _fast_shap(model.booster_).contributions(matrix)
+
+
+def _family_columns(features: Any, catalog: Any) -> dict[str, np.ndarray]:
+    """Family -> positions of its signs among ``features``, in catalog order of the families."""
+    positions: dict[str, list[int]] = {}
+    for j, feature in enumerate(features):
+        positions.setdefault(catalog.family_of(feature), []).append(j)
+    return {family: np.asarray(positions[family]) for family in catalog.families if family in positions}
+
+
+def _family_sums(values: np.ndarray, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per family, the sum of its signs' contributions per row (``values`` without the base value)."""
+    return {family: values[:, at].sum(axis=1) for family, at in columns.items()}
 
 
 def family_contributions(contrib: pd.DataFrame, catalog: Any) -> pd.DataFrame:
     """Sum of the signed contributions of each sign family (plus ``base_value``)."""
     features = [c for c in contrib.columns if c != "base_value"]
-    families = pd.Series({c: catalog.family_of(c) for c in features})
-    ordered = [f for f in catalog.families if f in set(families)]
-    summed = contrib[features].T.groupby(families.to_numpy()).sum().T
-    out = summed.reindex(columns=ordered, fill_value=0.0)
+    sums = _family_sums(contrib[features].to_numpy(dtype=np.float64), _family_columns(features, catalog))
+    out = pd.DataFrame(sums, index=contrib.index, columns=list(sums))
     out["base_value"] = contrib["base_value"]
     return out
 
@@ -157,6 +173,68 @@ def _risky_side(sign: Any, value: np.ndarray, healthy: float) -> np.ndarray:
     return np.ones(len(value), dtype=bool)  # an own sign without a direction: worded as its template says
 
 
+def _float_columns(X: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each column of ``X`` as float values, read once: numbers as they are (NaN where missing), a
+    categorical column as its codes (NaN where missing), text as numbers where it reads as one."""
+    out = {}
+    for name, column in X.items():
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes = column.cat.codes.to_numpy()
+            out[name] = np.where(codes >= 0, codes, np.nan)
+        elif pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+            out[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            out[name] = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
+class _ObjectColumns:
+    """Columns of a frame as arrays of Python objects (as ``to_dict("records")`` gives them), each read once."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame, self.arrays = frame, {}
+
+    def __contains__(self, column: object) -> bool:
+        return column in self.frame
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        if column not in self.arrays:
+            self.arrays[column] = self.frame[column].to_numpy(dtype=object)
+        return self.arrays[column]
+
+
+class _Rows:
+    """Some rows of an :class:`_ObjectColumns`, read as a mapping of column -> values (for the templates)."""
+
+    def __init__(self, columns: _ObjectColumns, rows: np.ndarray) -> None:
+        self.columns, self.rows = columns, rows
+
+    def __contains__(self, column: object) -> bool:
+        return column in self.columns
+
+    def __getitem__(self, column: str) -> list[Any]:
+        return self.columns[column][self.rows].tolist()
+
+
+_PLANS: WeakKeyDictionary[Any, dict[str, Any]] = WeakKeyDictionary()
+
+
+def _word_plan(catalog: Any, column: str) -> tuple[Any, bool, list[str], list[tuple[str, bool]]]:
+    """What :func:`wordable` needs of ``column``'s sign, read from the catalog once per catalog: the sign,
+    whether it is categorical, the trouble counts its template quotes, and the signs it quotes (each with
+    whether it is the age of a trouble event, which must not be stale)."""
+    plans = _PLANS.setdefault(catalog, {})
+    if column not in plans:
+        sign = catalog.sign(column)
+        quoted = catalog.quoted_signs(column)
+        counts = [q for q in quoted if q in catalog and catalog.sign(q).kind in _COUNT_KINDS
+                  and catalog.sign(q).family not in _CONTACT_FAMILIES]
+        ages = [(q, q in catalog and catalog.sign(q).kind == "days_since_event"
+                 and catalog.sign(q).family not in _CONTACT_FAMILIES) for q in quoted]
+        plans[column] = (sign, sign.unit == "category", counts, ages)
+    return plans[column]
+
+
 def wordable(X: pd.DataFrame, catalog: Any, reference: dict[str, float] | None = None) -> pd.DataFrame:
     """Per row and sign, whether the sign may be given as a reason.
 
@@ -166,38 +244,44 @@ def wordable(X: pd.DataFrame, catalog: Any, reference: dict[str, float] | None =
     visits or an older last visit than a healthy account, a satisfaction below it. Levels (revenue, order
     counts, the usual reorder gap) are never worded: they describe the account, not a change.
     """
-    reference = reference or {}
-    out = {}
-    for column in X.columns:
-        if column not in catalog:
-            continue
-        sign = catalog.sign(column)
-        value = pd.to_numeric(X[column], errors="coerce").to_numpy(dtype=float) if sign.unit != "category" \
-            else np.full(len(X), np.nan)
-        ok = np.isfinite(value)
-        counts = [q for q in catalog.quoted_signs(column) if q in X and catalog.sign(q).kind in _COUNT_KINDS
-                  and catalog.sign(q).family not in _CONTACT_FAMILIES]
-        if counts:  # the trouble it quotes happened within the counts' windows
-            ok &= (X[counts].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float) >= 0.5).any(axis=1)
-        for quoted in catalog.quoted_signs(column):
-            if quoted in X:
-                ok &= pd.notna(X[quoted]).to_numpy()
-                other = catalog.sign(quoted)
-                if other.kind == "days_since_event" and other.family not in _CONTACT_FAMILIES:  # no stale news
-                    ok &= ~(pd.to_numeric(X[quoted], errors="coerce").to_numpy(dtype=float) > STALE_DAYS)
-        with np.errstate(invalid="ignore"):
-            ok &= _risky_side(sign, np.nan_to_num(value, nan=0.0), reference.get(column, float("nan")))
-        out[column] = ok
+    out = _wordable(_float_columns(X), len(X), catalog, reference)
     return pd.DataFrame(out, index=X.index, columns=list(out))
 
 
-def _moved(X: pd.DataFrame, features: list[str], catalog: Any, reference: dict[str, float],
-           risky: pd.DataFrame | None) -> pd.DataFrame:
-    """``X`` with ``features`` moved to their healthy reference where they are on the risky side."""
-    changed = X.copy()
+def _wordable(values: dict[str, np.ndarray], n: int, catalog: Any,
+              reference: dict[str, float] | None) -> dict[str, np.ndarray]:
+    """:func:`wordable` over the columns of :func:`_float_columns`."""
+    reference = reference or {}
+    out = {}
+    for column, value in values.items():
+        if column not in catalog:
+            continue
+        sign, categorical, counts, quoted = _word_plan(catalog, column)
+        value = np.full(n, np.nan) if categorical else value
+        ok = np.isfinite(value)
+        counts = [q for q in counts if q in values]
+        if counts:  # the trouble it quotes happened within the counts' windows
+            ok &= (np.column_stack([values[q] for q in counts]) >= 0.5).any(axis=1)
+        for name, age in quoted:
+            if name in values:
+                other = values[name]
+                ok &= ~np.isnan(other)
+                if age:  # no stale news
+                    ok &= ~(other > STALE_DAYS)
+        with np.errstate(invalid="ignore"):
+            ok &= _risky_side(sign, np.nan_to_num(value, nan=0.0), reference.get(column, float("nan")))
+        out[column] = ok
+    return out
+
+
+def _moved(matrix: np.ndarray, features: list[str], at: dict[str, int], catalog: Any,
+           reference: dict[str, float], risky: dict[str, np.ndarray] | None) -> np.ndarray:
+    """Rows of ``model.matrix(X)`` (``at``: feature -> column) with ``features`` moved to their healthy
+    reference where they are on the risky side."""
+    changed = matrix.copy()
     for feature in features:
-        sign = catalog.sign(feature)
-        value, healthy = changed[feature].to_numpy(dtype=float), reference[feature]
+        sign, j = catalog.sign(feature), at[feature]
+        value, healthy = changed[:, j], reference[feature]
         if np.isnan(healthy):  # healthy accounts have none of it: as if it never happened
             target = np.full(len(value), np.nan)
         elif sign.direction > 0:
@@ -207,9 +291,9 @@ def _moved(X: pd.DataFrame, features: list[str], catalog: Any, reference: dict[s
         else:
             target = np.full(len(value), healthy)
         if sign.direction == 0 or np.isnan(healthy):
-            side = risky[feature].to_numpy() if risky is not None and feature in risky else np.zeros(len(X), bool)
+            side = risky[feature] if risky is not None and feature in risky else np.zeros(len(value), bool)
             target = np.where(side, target, value)
-        changed[feature] = target
+        changed[:, j] = target
     return changed
 
 
@@ -225,52 +309,65 @@ def what_if(model: Any, X: pd.DataFrame, catalog: Any, reference: dict[str, floa
     make things worse). The drop in calibrated risk is clipped at 0; :func:`explain` says why the first
     action's drop is 0 (``why_no_whatif``).
     """
-    risk = model.calibrate(model.raw_score(X)) if risk is None else np.asarray(risk, dtype=float)
-    risky = wordable(X, catalog, reference) if risky is None else risky
-    families = _actionable(X, catalog, reference)
-    side = _helpful(model, X, [f for features in families.values() for f in features], catalog, reference,
-                    risky, risk)
-    changed = {family: _moved(X, features, catalog, reference, side) for family, features in families.items()}
-    out = {f"whatif_{family}": np.clip(risk - moved, 0.0, None)
-           for family, moved in zip(changed, _risks(model, list(changed.values())), strict=True)}
+    matrix = model.matrix(X)
+    risky_columns = ({c: risky[c].to_numpy(dtype=bool) for c in risky.columns} if risky is not None
+                     else _wordable(_float_columns(X), len(X), catalog, reference))
+    out = _what_if(model, matrix, list(X.columns), catalog, reference, risk, risky_columns)
     return pd.DataFrame(out, index=X.index)
 
 
-def _risks(model: Any, frames: list[pd.DataFrame]) -> list[np.ndarray]:
-    """The calibrated risk of each frame, from one prediction over all of them: a what-if scores every
-    family's changed rows at once, so one row costs one call of the model, not one per family."""
-    if not frames:
+def _what_if(model: Any, matrix: np.ndarray, columns: list[str], catalog: Any, reference: dict[str, float],
+             risk: np.ndarray | None, risky: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """:func:`what_if` on ``model.matrix(X)`` (``columns``: the columns of X)."""
+    at = {feature: j for j, feature in enumerate(model.feature_names_in_)}
+    risk = model.calibrate(model.raw_score_matrix(matrix)) if risk is None else np.asarray(risk, dtype=float)
+    families = _actionable(columns, catalog, reference, at)
+    side = _helpful(model, matrix, at, [f for features in families.values() for f in features], catalog,
+                    reference, risky, risk)
+    changed = [_moved(matrix, features, at, catalog, reference, side) for features in families.values()]
+    return {f"whatif_{family}": np.clip(risk - moved, 0.0, None)
+            for family, moved in zip(families, _risks(model, changed), strict=True)}
+
+
+def _risks(model: Any, matrices: list[np.ndarray]) -> list[np.ndarray]:
+    """The calibrated risk of the rows of each matrix, from one prediction over all of them: a what-if
+    scores every family's changed rows at once, so one row costs one call of the model, not one per family."""
+    if not matrices:
         return []
-    scores = model.calibrate(model.raw_score(pd.concat(frames, ignore_index=True)))
-    return np.split(scores, np.cumsum([len(f) for f in frames])[:-1])
+    scores = model.calibrate(model.raw_score_matrix(np.concatenate(matrices)))
+    return np.split(scores, np.cumsum([len(m) for m in matrices])[:-1])
 
 
-def _helpful(model: Any, X: pd.DataFrame, features: list[str], catalog: Any, reference: dict[str, float],
-             risky: pd.DataFrame, risk: np.ndarray) -> pd.DataFrame:
+def _helpful(model: Any, matrix: np.ndarray, at: dict[str, int], features: list[str], catalog: Any,
+             reference: dict[str, float], risky: dict[str, np.ndarray], risk: np.ndarray) -> dict[str, np.ndarray]:
     """``risky`` narrowed, for signs without a known direction, to rows where moving the sign alone to its
     healthy level lowers the risk (every such sign judged in one prediction)."""
-    side = risky.copy()
-    jobs: list[tuple[str, np.ndarray, pd.DataFrame]] = []
+    side = dict(risky)
+    jobs: list[tuple[str, np.ndarray, np.ndarray]] = []
     for feature in features:
         if catalog.sign(feature).direction != 0 and not np.isnan(reference[feature]) or feature not in side:
             continue
-        rows = side[feature].to_numpy()
+        rows = side[feature]
         if not rows.any():
             continue
-        at = np.flatnonzero(rows)  # only the rows where the sign is off its healthy level
-        jobs.append((feature, at, _moved(X.iloc[at], [feature], catalog, reference, risky.iloc[at])))
-    for (feature, at, _), alone in zip(jobs, _risks(model, [job[2] for job in jobs]), strict=True):
-        lower = np.zeros(len(X), dtype=bool)
-        lower[at] = alone < risk[at]
+        where = np.flatnonzero(rows)  # only the rows where the sign is off its healthy level
+        jobs.append((feature, where, _moved(matrix[where], [feature], at, catalog, reference,
+                                            {feature: rows[where]})))
+    for (feature, where, _), alone in zip(jobs, _risks(model, [job[2] for job in jobs]), strict=True):
+        lower = np.zeros(len(matrix), dtype=bool)
+        lower[where] = alone < risk[where]
         side[feature] = lower
     return side
 
 
-def _actionable(X: pd.DataFrame, catalog: Any, reference: dict[str, float]) -> dict[str, list[str]]:
-    """Driving family -> its actionable signs that have a healthy reference."""
+def _actionable(columns: Any, catalog: Any, reference: dict[str, float],
+                at: dict[str, int] | None = None) -> dict[str, list[str]]:
+    """Driving family -> its actionable signs (among ``columns``, and the model's when ``at`` is given)
+    that have a healthy reference."""
+    columns = set(columns)
     by_family: dict[str, list[str]] = {}
     for feature in reference:
-        if feature in X and feature in catalog:
+        if feature in columns and feature in catalog and (at is None or feature in at):
             sign = catalog.sign(feature)
             if sign.actionable and sign.family in catalog.causes:
                 by_family.setdefault(sign.family, []).append(feature)
@@ -280,16 +377,25 @@ def _actionable(X: pd.DataFrame, catalog: Any, reference: dict[str, float]) -> d
 def _best_wordable(contrib: pd.DataFrame, ok: pd.DataFrame, catalog: Any) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per family, the sign to word (the wordable sign with the largest positive contribution) and whether
     the family has one."""
+    features = [c for c in contrib.columns if c != "base_value"]
+    allowed = {c: ok[c].to_numpy(dtype=bool) for c in ok.columns}
+    return _best_signs(contrib[features].to_numpy(dtype=np.float64), features,
+                       _family_columns(features, catalog), allowed)
+
+
+def _best_signs(values: np.ndarray, features: list[str], columns: dict[str, np.ndarray],
+                ok: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`_best_wordable` on arrays: ``values`` the contributions (no base value) of ``features``,
+    ``columns`` family -> their positions, ``ok`` sign -> wordable rows."""
     out = {}
-    for family in catalog.families:
-        features = [c for c in contrib.columns if c != "base_value" and catalog.family_of(c) == family]
-        if not features:
-            continue
-        values = contrib[features].to_numpy()
-        allowed = ok.reindex(columns=features, fill_value=False).to_numpy(dtype=bool) & (values > 0)
-        masked = np.where(allowed, values, -np.inf)
+    none = np.zeros(len(values), dtype=bool)
+    names = np.asarray(features, dtype=object)
+    for family, at in columns.items():
+        family_values = values[:, at]
+        allowed = np.column_stack([ok.get(features[j], none) for j in at]) & (family_values > 0)
+        masked = np.where(allowed, family_values, -np.inf)
         best = np.argmax(masked, axis=1)
-        out[family] = (np.asarray(features, dtype=object)[best], allowed.any(axis=1))
+        out[family] = (names[at][best], allowed.any(axis=1))
     return out
 
 
@@ -348,51 +454,58 @@ def explain(
         the first action's what-if is zero (empty when it is not).
     """
     lang, reasons = check_lang(lang), check_reasons(reasons)
+    n_all = len(X)
+    matrix = model.matrix(X) if n_all else None
     if risk is None:
-        risk = model.calibrate(model.raw_score(X)) if len(X) else np.zeros(0)
+        risk = model.calibrate(model.raw_score_matrix(matrix)) if n_all else np.zeros(0)
     risk = np.asarray(risk, dtype=float)
     band = model.band(risk)
-    out = pd.DataFrame({"risk": risk, "band": band}, index=X.index)
+    columns: dict[str, Any] = {"risk": risk, "band": band}
     for k in range(1, MAX_REASONS + 1):
-        out[f"reason_{k}"] = ""
-        out[f"reason_family_{k}"] = ""
-    out["cause_family"] = ""
-    out["action"] = ""
-    out["why_no_whatif"] = ""
-    families = [f for f in catalog.families if any(catalog.family_of(c) == f for c in model.feature_names_in_)]
+        columns[f"reason_{k}"] = np.full(n_all, "", dtype=object)
+        columns[f"reason_family_{k}"] = np.full(n_all, "", dtype=object)
+    for name in ("cause_family", "action", "why_no_whatif"):
+        columns[name] = np.full(n_all, "", dtype=object)
+    features = list(model.feature_names_in_)
+    family_columns = _family_columns(features, catalog)
+    families = list(family_columns)
     for family in families:
-        out[f"contrib_{family}"] = np.nan
-    if reasons == "none" or len(X) == 0:
-        return out
-    explain_mask = np.ones(len(X), dtype=bool) if reasons == "all" else np.isin(band, ["high", "medium"])
-    if not explain_mask.any():
-        return out
-    Xe = X[explain_mask].reset_index(drop=True)  # a plain index: column look-ups stay cheap for one row
+        columns[f"contrib_{family}"] = np.full(n_all, np.nan)
+    explain_mask = np.ones(n_all, dtype=bool) if reasons == "all" else np.isin(band, ["high", "medium"])
+    if reasons == "none" or n_all == 0 or not explain_mask.any():
+        return pd.DataFrame(columns, index=X.index)
+    every = bool(explain_mask.all())
+    Xe = X.reset_index(drop=True) if every else X[explain_mask].reset_index(drop=True)  # a plain index
+    me = matrix if every else matrix[explain_mask]
     n = len(Xe)
     rows_ = np.arange(n)
-    contrib = contributions(model, Xe)
-    fam = family_contributions(contrib, catalog)
+    contrib = _contributions(model, me)[:, :-1]
+    fam = _family_sums(contrib, family_columns)
     for family in families:
-        out.loc[explain_mask, f"contrib_{family}"] = fam[family].to_numpy()
-    risky = wordable(Xe, catalog, reference)
-    best = _best_wordable(contrib, risky, catalog)
+        columns[f"contrib_{family}"][explain_mask] = fam[family]
+    # numeric signs from the model's matrix; categorical and other columns as the frame holds them
+    categorical = {c for c, dtype in Xe.dtypes.items() if isinstance(dtype, pd.CategoricalDtype)}
+    numeric = {feature: j for j, feature in enumerate(features) if feature not in categorical}
+    values_of = {c: me[:, numeric[c]] if c in numeric else None for c in Xe.columns}
+    values_of.update(_float_columns(Xe[[c for c, v in values_of.items() if v is None]]))
+    risky = _wordable(values_of, n, catalog, reference)
+    best = _best_signs(contrib, features, family_columns, risky)
     reason_families = [f for f in families if f in set(catalog.reason_families)]
-    values = fam[reason_families].to_numpy() if reason_families else np.zeros((n, 0))
+    values = np.column_stack([fam[f] for f in reason_families]) if reason_families else np.zeros((n, 0))
     worded = np.column_stack([best[f][1] for f in reason_families]) if reason_families else np.zeros((n, 0), bool)
     eligible = np.where(worded & (values > 0), values, -np.inf)
 
     # the cause: the driving family with a worded reason whose fix is worth the most
-    gains = (what_if(model, Xe, catalog, reference, risk=risk[explain_mask], risky=risky) if reference
-             else pd.DataFrame(index=Xe.index))
+    gains = (_what_if(model, me, list(Xe.columns), catalog, reference, risk[explain_mask], risky) if reference
+             else {})
     causes = [f for f in reason_families if f in set(catalog.causes)]
     cause = np.full(n, "", dtype=object)
     if causes:
-        columns = [reason_families.index(f) for f in causes]
-        candidate = np.isfinite(eligible[:, columns])
-        gain = np.column_stack([gains[f"whatif_{f}"].to_numpy() if f"whatif_{f}" in gains else np.zeros(n)
-                                for f in causes])
+        picks = [reason_families.index(f) for f in causes]
+        candidate = np.isfinite(eligible[:, picks])
+        gain = np.column_stack([gains.get(f"whatif_{f}", np.zeros(n)) for f in causes])
         by_gain = np.where(candidate & (gain > _MIN_GAIN), gain, -np.inf)
-        by_contribution = eligible[:, columns]
+        by_contribution = eligible[:, picks]
         pick = np.where(np.isfinite(by_gain.max(axis=1)), by_gain.argmax(axis=1), by_contribution.argmax(axis=1))
         found = candidate.any(axis=1)
         cause[found] = np.asarray(causes, dtype=object)[pick[found]]
@@ -408,6 +521,7 @@ def explain(
         filled = taken.sum(axis=1)
         slot = np.minimum(filled, slots - 1)
         picked[rows_[missing], slot[missing]] = cause_index[missing]
+    as_objects = _ObjectColumns(Xe)
     texts = {k: np.full(n, "", dtype=object) for k in range(1, MAX_REASONS + 1)}
     fams = {k: np.full(n, "", dtype=object) for k in range(1, MAX_REASONS + 1)}
     for k in range(1, slots + 1):
@@ -420,29 +534,31 @@ def explain(
             signs = best[family][0][hit]
             for sign in np.unique(signs):  # one template at a time, over all its rows
                 rows = hit[signs == sign]
-                texts[k][rows] = catalog.reason_texts(sign, Xe.iloc[rows], lang=lang)
+                texts[k][rows] = catalog.reason_texts(sign, _Rows(as_objects, rows), lang=lang)
     for k in texts:
-        out.loc[explain_mask, f"reason_{k}"] = texts[k]
-        out.loc[explain_mask, f"reason_family_{k}"] = fams[k]
-    out.loc[explain_mask, "cause_family"] = cause
+        columns[f"reason_{k}"][explain_mask] = texts[k]
+        columns[f"reason_family_{k}"][explain_mask] = fams[k]
+    columns["cause_family"][explain_mask] = cause
     action_family = np.where(cause != "", cause, fams[1])
     actions = {f: catalog.action_text(f, lang=lang) for f in families}
-    out.loc[explain_mask, "action"] = [actions.get(f, "") if f else "" for f in action_family]
+    columns["action"][explain_mask] = [actions.get(f, "") if f else "" for f in action_family]
     if reference:
-        for column in gains:
-            out[column] = np.nan
-            out.loc[explain_mask, column] = gains[column].to_numpy()
-        out.loc[explain_mask, "why_no_whatif"] = _why_no_gain(Xe, action_family, gains, catalog, reference, lang,
-                                                              risky)
-    return out
+        for column, gain in gains.items():
+            columns[column] = np.full(n_all, np.nan)
+            columns[column][explain_mask] = gain
+        columns["why_no_whatif"][explain_mask] = _why_no_gain(me, list(Xe.columns), model, action_family, gains,
+                                                              catalog, reference, lang, risky)
+    return pd.DataFrame(columns, index=X.index)
 
 
-def _why_no_gain(X: pd.DataFrame, action_family: np.ndarray, gains: pd.DataFrame, catalog: Any,
-                 reference: dict[str, float], lang: str, risky: pd.DataFrame) -> np.ndarray:
+def _why_no_gain(matrix: np.ndarray, columns: list[str], model: Any, action_family: np.ndarray,
+                 gains: dict[str, np.ndarray], catalog: Any, reference: dict[str, float], lang: str,
+                 risky: dict[str, np.ndarray]) -> np.ndarray:
     """Why the what-if of each row's first action is zero ("" where it is not)."""
-    why = np.full(len(X), "", dtype=object)
+    why = np.full(len(matrix), "", dtype=object)
     texts = _WHATIF_WHY[lang]
-    actionable = _actionable(X, catalog, reference)
+    at = {feature: j for j, feature in enumerate(model.feature_names_in_)}
+    actionable = _actionable(columns, catalog, reference, at)
     for family in np.unique(action_family[action_family != ""]):
         rows = np.flatnonzero(action_family == family)
         name = catalog.family_name(family, lang)
@@ -451,11 +567,11 @@ def _why_no_gain(X: pd.DataFrame, action_family: np.ndarray, gains: pd.DataFrame
         if column not in gains:
             why[rows] = texts["symptom" if family not in catalog.causes else "healthy"].format(name=name)
             continue
-        zero = rows[gains[column].to_numpy()[rows] <= _MIN_GAIN]
+        zero = rows[gains[column][rows] <= _MIN_GAIN]
         features = actionable.get(family, [])
-        moved = _moved(X.iloc[zero], features, catalog, reference, risky.iloc[zero])
-        before = X.iloc[zero][features].to_numpy(dtype=float)
-        after = moved[features].to_numpy(dtype=float)
+        positions = [at[f] for f in features]
+        moved = _moved(matrix[zero], features, at, catalog, reference, {f: v[zero] for f, v in risky.items()})
+        before, after = matrix[zero][:, positions], moved[:, positions]
         same = ((before == after) | (np.isnan(before) & np.isnan(after))).all(axis=1)
         why[zero] = np.where(same, texts["healthy"].format(name=name), texts["flat"].format(name=name))
     return why

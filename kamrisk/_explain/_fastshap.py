@@ -224,11 +224,26 @@ class FastTreeShap:
         from ._fastshap_kernel import shap_blocks
 
         warm_up()
+        import numba
+
         with _LOCK:
-            return shap_blocks(
-                x, transposed, int(n_cols), np.ascontiguousarray(group_col, dtype=np.int64), m.base_value,
-                BLOCK_ROWS, m.tree_node_start, m.tree_n_nodes, m.tree_group_start, m.tree_n_groups,
-                m.node_feature, m.node_kind, m.node_threshold, m.node_default_left, m.node_cat_start,
-                m.node_cat_len, m.node_nan_zero, m.node_left, m.node_right, m.node_bit, m.node_target, m.cat_bits,
-                m.group_slot, m.group_mode, m.group_width, m.group_col_start, m.group_value,
-                m.group_table, m.group_zero, m.tables, m.max_nodes, m.max_width)
+            # one block is one task: waking the other threads of numba's pool for it costs more (milliseconds
+            # on a busy machine) than the block itself, so a small input runs on the calling thread alone
+            threads = numba.get_num_threads()
+            if (x.shape[1] if transposed else x.shape[0]) <= BLOCK_ROWS:
+                numba.set_num_threads(1)
+            try:
+                return self._blocks(shap_blocks, x, transposed, n_cols, group_col, m)
+            finally:
+                numba.set_num_threads(threads)
+
+    @staticmethod
+    def _blocks(shap_blocks: Any, x: np.ndarray, transposed: bool, n_cols: int, group_col: np.ndarray,
+                m: Model) -> np.ndarray:
+        return shap_blocks(
+            x, transposed, int(n_cols), np.ascontiguousarray(group_col, dtype=np.int64), m.base_value,
+            BLOCK_ROWS, m.tree_node_start, m.tree_n_nodes, m.tree_group_start, m.tree_n_groups,
+            m.node_feature, m.node_kind, m.node_threshold, m.node_default_left, m.node_cat_start,
+            m.node_cat_len, m.node_nan_zero, m.node_left, m.node_right, m.node_bit, m.node_target, m.cat_bits,
+            m.group_slot, m.group_mode, m.group_width, m.group_col_start, m.group_value,
+            m.group_table, m.group_zero, m.tables, m.max_nodes, m.max_width)
