@@ -36,10 +36,11 @@ def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", 
     scored: their ``status`` is ``unscorable`` with the reason, and their risk is missing.
 
     Returns one row per input row, in input order: ``account_id, as_of, status, status_reason, stage,
-    risk, band, reason_1..3, reason_family_1..3, cause_family, action, contrib_<family>..., whatif_<family>...,
+    risk, band, reason_1..3, reason_family_1..3, cause_family, action, why_no_whatif, contrib_<family>...,
+    whatif_<family>... (one for every family the model offers a what-if for, missing where not computed),
     model_version, horizon_days, label_kind``.
     """
-    from ._explain import explain
+    from ._explain import _actionable, explain
     from ._stages import lapsed, stage
     from ._status_text import status_reason as status_reason_text
 
@@ -53,27 +54,34 @@ def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", 
     # cast once: risk, contributions and the what-if each predict on these rows (a fixed cost per request)
     X = cast_categories(X, trained.model.categories_)
     gone = lapsed(X, trained.recipe.activity)
-    explained = explain(trained.model, X[~gone], trained.catalog, lang=lang, reasons=reasons,
-                        reference=trained.reference or None)
-    if gone.any():
-        explained.index = np.flatnonzero(~gone)
-        explained = explained.reindex(range(len(X)))
-    for column, dtype in explained.dtypes.items():  # text columns of an unscored row are empty, not missing
-        if not pd.api.types.is_numeric_dtype(dtype) and (gone.any() or not isinstance(dtype, np.dtype)):
-            explained[column] = explained[column].astype(object).where(explained[column].notna(), "")
+    scored = np.flatnonzero(~gone)
+    explained = explain(trained.model, X.iloc[scored] if gone.any() else X, trained.catalog, lang=lang,
+                        reasons=reasons, reference=trained.reference or None)
     status_reason = np.full(len(X), "", dtype=object)
     if gone.any():
         days = X.loc[gone, "days_since_last_order"].round().astype("int64").astype(str)
         status_reason[gone] = [status_reason_text("lapsed", lang, days=d) for d in days]
-    keys = pd.DataFrame({
-        "account_id": frame["account_id"].astype(str).to_numpy(),
-        "as_of": pd.to_datetime(frame["as_of"]).dt.strftime("%Y-%m-%d").to_numpy(),
+    columns: dict[str, np.ndarray] = {
+        "account_id": frame["account_id"].astype(str).to_numpy(dtype=object),
+        "as_of": pd.to_datetime(frame["as_of"]).dt.strftime("%Y-%m-%d").to_numpy(dtype=object),
         "status": np.where(gone, "unscorable", "scored").astype(object),
         "status_reason": status_reason,
-    })
-    out = pd.concat([keys, explained.reset_index(drop=True)], axis=1)
-    out["risk"] = out["risk"].astype(np.float64)
-    out.insert(4, "stage", stage(X, out["band"].to_numpy(), trained.recipe.activity, trained.recipe.stages))
-    for column, values in model_columns(trained, len(out)).items():
-        out[column] = values
-    return out
+        "stage": np.zeros(0),  # placed here, filled from the band below
+    }
+    for column, dtype in explained.dtypes.items():
+        values = explained[column].to_numpy()
+        if pd.api.types.is_numeric_dtype(dtype):
+            full = np.full(len(X), np.nan)
+        else:  # text columns of an unscored row are empty, not missing
+            values = values.astype(object)
+            values[pd.isna(values)] = ""
+            full = np.full(len(X), "", dtype=object)
+        full[scored] = values
+        columns[column] = full
+    columns["stage"] = stage(X, columns["band"], trained.recipe.activity, trained.recipe.stages)
+    # a what-if column for every family the model offers one for, even where no row was explained (no
+    # reasons asked, every row lapsed): the pyfunc signature and Spark's result struct promise them all
+    for family in _actionable(trained.feature_names, trained.catalog, trained.reference or {}):
+        columns.setdefault(f"whatif_{family}", np.full(len(X), np.nan))
+    columns.update(model_columns(trained, len(X)))
+    return pd.DataFrame(columns)

@@ -12,7 +12,7 @@ A process keeps the model it loaded last (keyed by the artifact's content): Spar
 mode loads the model again for every task (from a fresh download for every UDF), and each fresh booster
 would rebuild its TreeSHAP tables, so a Python worker that scores many partitions reads and prepares the
 model once. Every answer carries a ``whatif_<family>`` column for each family the model offers a what-if
-for (missing where not computed), as its signature says.
+for (missing where not computed), as its signature says (:func:`kamrisk._predict.predict_frame`).
 """
 
 from __future__ import annotations
@@ -65,23 +65,6 @@ def _load_trained(path: str):
     return copy.copy(_LOADED[key])
 
 
-def _with_every_whatif(answer, trained):
-    """The answer with a ``whatif_<family>`` column for every family the model can offer a what-if for
-    (missing where not computed): without reasons, or when no row of a batch is explained, the scorer leaves
-    them out, but the model's signature and Spark's result struct promise them on every answer."""
-    import numpy as np
-
-    from ._explain import _actionable
-
-    families = _actionable(trained.feature_names, trained.catalog, trained.reference or {})
-    missing = [f"whatif_{family}" for family in families if f"whatif_{family}" not in answer.columns]
-    if missing:
-        at = answer.columns.get_loc("model_version") if "model_version" in answer.columns else len(answer.columns)
-        for offset, column in enumerate(missing):
-            answer.insert(at + offset, column, np.nan)
-    return answer
-
-
 class KamriskPyfunc(mlflow.pyfunc.PythonModel):
     """Scores feature rows with the :class:`~kamrisk.TrainedModel` in the ``trained_model`` artifact."""
 
@@ -113,7 +96,6 @@ class KamriskPyfunc(mlflow.pyfunc.PythonModel):
             _log.exception("kamrisk: scoring a request failed")
             raise RequestError(f"kamrisk could not score the request ({type(exc).__name__}); the details are "
                                "in the server's log.", error_code=INTERNAL_ERROR) from None
-        out = _with_every_whatif(out, self.trained)
         if os.environ.get("_MLFLOW_IS_IN_SERVING_ENVIRONMENT") == "true":  # set by `mlflow models serve`
             # JSON has no NaN: a missing risk (an unscorable row) is answered as null
             for column in out.columns[out.dtypes == "float64"]:

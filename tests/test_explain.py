@@ -137,3 +137,23 @@ def test_fast_treeshap_equals_lightgbm_and_leaves_reasons_unchanged(trained, row
     exact_reasons = explain(trained.model, rows, trained.catalog, lang="zh", reference=trained.reference)
     np.testing.assert_allclose(fast.to_numpy(), exact.to_numpy(), rtol=0, atol=1e-12)
     pd.testing.assert_frame_equal(fast_reasons, exact_reasons, check_exact=False, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("reasons", ["all", "at_risk"])
+def test_a_row_alone_gets_the_answer_it_gets_in_a_batch(trained, reasons):
+    """A REST request scores one row (on one thread, from a matrix built for it); a batch scores thousands.
+    Each row's answer (status, risk, reasons, cause, what-if) is the same either way, lapsed rows included."""
+    rows = trained.input_example(24)
+    rows.loc[rows.index[::5], "days_since_last_order"] = 500.0  # lapsed: unscorable in both
+    batch = trained.trained.predict_frame(rows, lang="zh", reasons=reasons)
+    alone = pd.concat([trained.trained.predict_frame(rows.iloc[[i]], lang="zh", reasons=reasons)
+                       for i in range(len(rows))], ignore_index=True)
+    assert list(alone.columns) == list(batch.columns)
+    assert (batch["status"] == "unscorable").sum() == 5
+    assert batch["reason_1"].str.len().gt(0).any()
+    for column in batch.columns:
+        if pd.api.types.is_float_dtype(batch[column]):
+            np.testing.assert_allclose(alone[column].to_numpy(float), batch[column].to_numpy(float), rtol=0,
+                                       atol=1e-12, err_msg=column)
+        else:
+            assert alone[column].tolist() == batch[column].tolist(), column
