@@ -236,3 +236,35 @@ def test_an_as_of_outside_the_data_is_refused_unless_asked(sim_data, model, as_o
         warnings.simplefilter("ignore", DriftWarning)
         result = score(sim_data, model, as_of=as_of, reasons="none", allow_outside_data=True)
     assert len(result.scores) == len(sim_data.account_ids)
+
+
+def test_cli_score_writes_the_drift_table_beside_the_scores(trained, sim_book, tmp_path, capsys):
+    """`kamrisk score` on a book whose amounts moved (a currency switch) says so on stderr and writes the
+    whole drift table next to the scores; on a book like the training one it writes none."""
+    from kamrisk._cli import main
+    from kamrisk._tracking import log_training
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    logged = log_training(trained, tracking_uri=store, experiment="drift-file")
+    folder = tmp_path / "book"
+    sim_book.write(folder)
+    orders = pd.read_parquet(folder / "orders.parquet")
+    orders["amount"] *= 25
+    orders.to_parquet(folder / "orders.parquet", index=False)
+    out = tmp_path / "scores.csv"
+    main(["score", str(folder), "--as-of", AS_OF, "--out", str(out), "--model", logged.model_uri,
+          "--tracking-uri", store, "--reasons", "none"])
+    drift_file = tmp_path / "scores.drift.csv"
+    assert str(drift_file) in capsys.readouterr().err
+    table = pd.read_csv(drift_file)
+    assert {"feature", "psi"} <= set(table.columns)
+    moved = table[table["psi"] > 0.2]["feature"]
+    assert moved.str.startswith("revenue_").any() and not moved.str.startswith("days_since").any()
+    assert len(pd.read_csv(out)) == len(sim_book.accounts)
+
+    calm = tmp_path / "calm"
+    sim_book.write(calm)
+    month = sorted(trained.trained.training_sample.index.get_level_values("as_of").unique())[-1]
+    main(["score", str(calm), "--as-of", str(month.date()), "--out", str(tmp_path / "calm.csv"),
+          "--model", logged.model_uri, "--tracking-uri", store, "--reasons", "none"])
+    assert not (tmp_path / "calm.drift.csv").exists()
