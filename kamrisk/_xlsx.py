@@ -48,6 +48,7 @@ _SPECIAL = re.compile(r"[&<>_\x00-\x08\x0b-\x1f\ufffe\uffff]")
 # number formats Excel knows by id; any other gets an id from 164 up
 _BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10}
 _STYLE_KEYS = {"bold", "bg_color", "font_color", "text_wrap", "valign", "num_format", "quote_prefix"}
+_DEFAULT_FONT = '<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
 _VALIGN = {"top": "top", "vcenter": "center", "center": "center", "bottom": "bottom"}
 
 
@@ -118,8 +119,7 @@ class SheetColumn:
 class _Styles:
     """The workbook's cell formats (cellXfs) with their fonts, fills and number formats, each kept once."""
 
-    fonts: list[str] = field(default_factory=lambda: ['<font><sz val="11"/><color rgb="FF000000"/>'
-                                                      '<name val="Calibri"/><family val="2"/></font>'])
+    fonts: list[str] = field(default_factory=lambda: [_DEFAULT_FONT])
     fills: list[str] = field(default_factory=lambda: ['<fill><patternFill patternType="none"/></fill>',
                                                       '<fill><patternFill patternType="gray125"/></fill>'])
     formats: dict[str, int] = field(default_factory=dict)
@@ -139,9 +139,9 @@ class _Styles:
         attributes, children = [], ""
         font_id = fill_id = num_id = 0
         if spec.get("bold") or spec.get("font_color"):
-            colour = _colour(spec["font_color"]) if spec.get("font_color") else "FF000000"
-            font_id = self._index(self.fonts, f'<font>{"<b/>" if spec.get("bold") else ""}<sz val="11"/>'
-                                              f'<color rgb="{colour}"/><name val="Calibri"/><family val="2"/></font>')
+            colour = f'<color rgb="{_colour(spec["font_color"])}"/>' if spec.get("font_color") else ""
+            font_id = self._index(self.fonts, f'<font>{"<b/>" if spec.get("bold") else ""}<sz val="11"/>{colour}'
+                                              '<name val="Calibri"/><family val="2"/></font>')
             attributes.append('applyFont="1"')
         if spec.get("bg_color"):
             colour = _colour(spec["bg_color"])
