@@ -528,8 +528,9 @@ class _View:
         return charts
 
     def unscorable_rows(self) -> list[dict[str, Any]]:
-        return [{"id": r["account_id"], "name": r["name"], "owner": r["owner"], "reason": r["status_reason"]}
-                for r in self.unscorable.to_dict("records")]
+        u = self.unscorable
+        return [{"id": i, "name": name, "owner": owner, "reason": reason} for i, name, owner, reason in
+                zip(*(u[c].tolist() for c in ("account_id", "name", "owner", "status_reason")), strict=True)]
 
 
 # -- rendering -------------------------------------------------------------------------------------------------
