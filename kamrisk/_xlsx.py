@@ -266,9 +266,8 @@ class Workbook:
                 self._string_refs += int(present.sum())
             else:
                 present = ~np.isnan(values)
-                # the shortest text that reads back as the same float; whole numbers without ".0"
-                text = np.array([t[:-2] if t.endswith(".0") else t for t in map(repr, values.tolist())]
-                                if column.kind == "n" else ["1" if v else "0" for v in values.tolist()], dtype=object)
+                shown = _numbers(values) if column.kind == "n" else ["1" if v else "0" for v in values.tolist()]
+                text = np.array(shown, dtype=object)
             kind = "" if column.kind == "n" else f' t="{column.kind}"'
             if styles is None:
                 middle: Any = f'"{_style_attr(column.styles)}{kind}><v>'
@@ -328,6 +327,14 @@ class Workbook:
             f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.styles+xml"/>'
             f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT}.sharedStrings+xml"/></Types>'))
         self._zip.close()
+
+
+def _numbers(values: np.ndarray) -> list[str]:
+    """The shortest text that reads back as the same float; whole numbers without ".0" when all are whole."""
+    finite = np.where(np.isnan(values), 0.0, values)
+    if np.all((finite == np.round(finite)) & (np.abs(finite) < 2**53)):
+        return list(map(str, finite.astype(np.int64).tolist()))
+    return list(map(float.__repr__, values.tolist()))
 
 
 def _style_attr(style: int) -> str:
