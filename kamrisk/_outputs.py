@@ -111,7 +111,10 @@ class Column:
 
 
 def open_workbook(path: Path) -> Workbook:
-    """A streaming xlsx workbook (:mod:`kamrisk._xlsx`): text is only ever a string cell, never a formula."""
+    """A streaming xlsx workbook (:mod:`kamrisk._xlsx`): text is only ever a string cell, never a formula.
+
+    Use it as a context manager (``with open_workbook(path) as workbook:``), or call ``close()``: an error
+    inside the ``with`` deletes the unfinished file."""
     from ._xlsx import Workbook
 
     return Workbook(path)
@@ -179,7 +182,8 @@ def write_sheet(workbook: Workbook, name: str, columns: Sequence[Column], *,
     cleaned = 0
     prepared = []
     for column in columns:
-        width = _width(column.header)
+        header_text = _ILLEGAL.sub("", str(column.header))
+        width = _width(header_text)
         n = len(column.values)
         per_row = None
         if column.styles is not None:  # style index per row, 0 where the key names no style
@@ -199,7 +203,7 @@ def write_sheet(workbook: Workbook, name: str, columns: Sequence[Column], *,
                 style: np.ndarray | int = np.where(quote_rows, per_row_quoted, per_row)
             else:
                 style = np.where(quote_rows, quoted, 0) if quote_rows.any() else 0
-            prepared.append(SheetColumn(column.header, "s", values, style, 0))
+            prepared.append(SheetColumn(header_text, "s", values, style, 0))
         else:
             if column.kind in ("date", "datetime"):
                 values = _serial_days(column.values)
@@ -212,7 +216,7 @@ def write_sheet(workbook: Workbook, name: str, columns: Sequence[Column], *,
                 width = max(width, 12 if column.kind == "money" else 8)
             base = number_formats.get(column.kind, 0)
             style = np.where(per_row > 0, per_row, base) if per_row is not None else base
-            prepared.append(SheetColumn(column.header, "b" if column.kind == "bool" else "n", values, style, 0))
+            prepared.append(SheetColumn(header_text, "b" if column.kind == "bool" else "n", values, style, 0))
         prepared[-1].width = min(width + 3, _MAX_WIDTH)
     workbook.add_sheet(name, prepared, header_style=header)
     return cleaned
@@ -295,12 +299,9 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, sheet: str = "scores",
         except ValueError as exc:
             raise OptionError(f"{path}: {exc}") from exc
         columns = _frame_columns(frame, id_columns)
-        workbook = open_workbook(path)
-        try:
+        with open_workbook(path) as workbook:
             cleaned = write_sheet(workbook, sheet, columns,
                                   header_style={"bold": True, "bg_color": "#1F2937", "font_color": "#FFFFFF",
                                                 "text_wrap": True, "valign": "vcenter"})
-        finally:
-            workbook.close()
         warn_cleaned(cleaned, path)
     return path

@@ -197,6 +197,20 @@ class Workbook:
         self._string_refs = 0
         self.styles = _Styles()
 
+    def __enter__(self) -> Workbook:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+    def abort(self) -> None:
+        """Close and delete the file: a workbook cut short by an error is never left looking complete."""
+        self._zip.close()
+        self.path.unlink(missing_ok=True)
+
     # shared strings ---------------------------------------------------------------------------------------
     def strings(self, texts: Sequence[str]) -> np.ndarray:
         """Indexes of ``texts`` in the shared string table, adding the new ones."""
@@ -218,7 +232,7 @@ class Workbook:
         letters = [column_letter(j) for j in range(len(columns))]
         last = f"{letters[-1]}{max(n_rows, 1) + 1}" if columns else "A1"
         filter_range = f"A1:{last}" if columns else None
-        first_sheet = not self._sheets
+        selected = "" if self._sheets else ' tabSelected="1"'  # the first sheet is the one shown
         self._sheets.append((name, filter_range))
         header_ids = self.strings([c.header for c in columns])
         self._string_refs += len(columns)
@@ -227,8 +241,8 @@ class Workbook:
         head = (
             f'{_DECLARATION}<worksheet xmlns="{_NS}" xmlns:r="{_REL_NS}">'
             f'<dimension ref="{"A1:" + last if columns else "A1"}"/>'
-            f'<sheetViews><sheetView{" tabSelected=" + chr(34) + "1" + chr(34) if first_sheet else ""} '
-            'workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+            f'<sheetViews><sheetView{selected} workbookViewId="0">'
+            '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
             '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
             '<sheetFormatPr defaultRowHeight="15"/>'
             + (f"<cols>{cols}</cols>" if columns else "")
@@ -239,7 +253,9 @@ class Workbook:
         )
         tail = "</sheetData>" + (f'<autoFilter ref="{filter_range}"/>' if filter_range else "") + \
             '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
-        with self._zip.open(f"xl/worksheets/sheet{len(self._sheets)}.xml", "w", force_zip64=True) as part:
+        # ZIP64 only when the part could pass 2 GiB (at most about 80 bytes a cell): some readers balk at it
+        large = n_rows * (80 * len(columns) + 30) > 2**31 - 2**26
+        with self._zip.open(f"xl/worksheets/sheet{len(self._sheets)}.xml", "w", force_zip64=large) as part:
             part.write(head.encode("utf-8"))
             for start in range(0, n_rows, _BLOCK):
                 part.write(self._block(columns, letters, start, min(start + _BLOCK, n_rows)).encode("utf-8"))

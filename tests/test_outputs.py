@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from kamrisk import DataWarning, KamriskError
-from kamrisk._outputs import check_output, write_table
+from kamrisk._outputs import Column, check_output, open_workbook, write_sheet, write_table
 
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 
@@ -230,3 +230,16 @@ def test_libreoffice_opens_the_xlsx_and_shows_every_text_as_written(tmp_path):
     expected = ["" if v is None else v[:32_767].replace("\r\n", "\n") for v in table["name"]]
     assert back["name"].tolist() == expected
     assert back.loc[1, "name"] == FORMULA
+
+
+def test_a_workbook_cut_short_by_an_error_leaves_no_file(tmp_path):
+    path = tmp_path / "cut.xlsx"
+    with pytest.raises(ValueError, match="History"), open_workbook(path) as workbook:
+        write_sheet(workbook, "scores", [Column("account_id", "id", ["A1", "A2"])])
+        write_sheet(workbook, "History", [Column("account_id", "id", ["A1"])])  # a name Excel reserves
+    assert not path.exists()
+    with open_workbook(path) as workbook:
+        write_sheet(workbook, "scores", [Column("account_id", "id", ["A1", "A2"])])
+        write_sheet(workbook, "Reasons", [Column("rank", "int", [1, 2, 3])])
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["scores", "Reasons"] and book["Reasons"]["A4"].value == 3

@@ -112,12 +112,9 @@ def write_workbook(view: _View, path: Path) -> Path:
     """Write the ``Portfolio`` and ``Reasons`` sheets (named in the view's language) to ``path`` (.xlsx)."""
     ui = view.ui
     path.parent.mkdir(parents=True, exist_ok=True)
-    workbook = open_workbook(path)
-    try:
+    with open_workbook(path) as workbook:
         cleaned = write_sheet(workbook, ui["sheet_portfolio"], _portfolio(view), styles=_BAND_STYLES,
                               header_style=_HEADER)
         cleaned += write_sheet(workbook, ui["sheet_reasons"], _reasons(view), header_style=_HEADER)
-    finally:
-        workbook.close()
     warn_cleaned(cleaned, path)
     return path
