@@ -7,10 +7,11 @@ scoring. :func:`write_table` writes a frame by the path's extension:
 - csv: text cells that a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``, tab, CR) get a
   leading ``'`` (:mod:`kamrisk._safety`), except the id columns, which stay exact so they join back to
   the source system (``-0042`` stays ``-0042``);
-- xlsx: streamed by XlsxWriter in constant-memory mode (one row in memory at a time). Text is always an
-  explicit string cell, never a formula; formula-like text carries Excel's quote prefix, so it shows and
-  reads back unchanged but is never evaluated. Ids are string cells too. Control characters that the
-  xlsx format cannot hold are removed, and a :class:`~kamrisk.DataWarning` says how many cells lost them.
+- xlsx: streamed in blocks of rows by kamrisk's own writer (:mod:`kamrisk._xlsx`, built column by column
+  with array operations). Text is always an explicit string cell, never a formula; formula-like text
+  carries Excel's quote prefix, so it shows and reads back unchanged but is never evaluated. Ids are
+  string cells too. Control characters that the xlsx format cannot hold are removed, and a
+  :class:`~kamrisk.DataWarning` says how many cells lost them.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from ._errors import DataWarning, OptionError
 from ._safety import FORMULA_PREFIXES, neutralise_formula
 
 if TYPE_CHECKING:  # pragma: no cover
-    from xlsxwriter.workbook import Workbook
+    from ._xlsx import Workbook
 
 __all__ = ["FORMATS", "check_output", "write_table", "Column", "open_workbook", "write_sheet"]
 
 FORMATS = ("parquet", "csv", "xlsx")
-# characters XML 1.0 (and so xlsx) cannot hold; tab, LF and CR are allowed
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# characters XML 1.0 (and so xlsx) cannot hold, or UTF-8 cannot encode (lone surrogates); tab, LF, CR are allowed
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 _NUMBER_FORMATS = {"money": "#,##0", "percent": "0.0%", "points": "+0;-0;0", "date": "yyyy-mm-dd", "int": "0",
                    "datetime": "yyyy-mm-dd hh:mm:ss"}
 _EXCEL_EPOCH = np.datetime64("1899-12-30", "ns")
@@ -110,11 +111,13 @@ class Column:
 
 
 def open_workbook(path: Path) -> Workbook:
-    """An XlsxWriter workbook in constant-memory mode that never turns text into formulas, numbers or links."""
-    from xlsxwriter import Workbook
+    """A streaming xlsx workbook (:mod:`kamrisk._xlsx`): text is only ever a string cell, never a formula.
 
-    return Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                "strings_to_numbers": False, "strings_to_urls": False})
+    Use it as a context manager (``with open_workbook(path) as workbook:``), or call ``close()``: an error
+    inside the ``with`` deletes the unfinished file."""
+    from ._xlsx import Workbook
+
+    return Workbook(path)
 
 
 def _width(text: str) -> int:
@@ -122,104 +125,100 @@ def _width(text: str) -> int:
     return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)
 
 
-def _text_values(values: Any) -> tuple[list[Any], int]:
-    """Values as str (None where missing), illegal characters removed; the number of cells that lost some."""
-    series = pd.Series(values, dtype=object)
-    missing = series.isna().to_numpy()
-    text = series.where(missing, series.astype(str)) if len(series) else series
+def _text_values(values: Any) -> tuple[np.ndarray, list[str], int]:
+    """Texts as codes into their distinct values (-1 where missing or empty), characters illegal in xlsx
+    removed, each cut to the 32,767 characters a cell holds; and the number of cells that lost characters.
+
+    The work is done once per distinct text, so a column of a few segments costs no more than one of ids.
+    """
+    codes, distinct = pd.factorize(pd.Series(values, dtype=object), sort=False)
+    texts = pd.Series([str(v) for v in distinct], dtype=object)  # object: may hold lone surrogates until cleaned
     cleaned = 0
-    present = text[~missing]
-    if len(present):
-        has_illegal = present.str.contains(_ILLEGAL, regex=True).to_numpy(dtype=bool)
-        cleaned = int(has_illegal.sum())
-        if cleaned:
-            text.loc[present.index[has_illegal]] = present[has_illegal].str.replace(_ILLEGAL, "", regex=True)
-    # an empty text is an empty cell
-    return [None if m or v == "" else v for v, m in zip(text.tolist(), missing, strict=True)], cleaned
+    if len(texts):
+        has_illegal = texts.str.contains(_ILLEGAL, regex=True).to_numpy(dtype=bool)
+        if has_illegal.any():
+            cleaned = int(has_illegal[codes[codes >= 0]].sum())
+            texts[has_illegal] = texts[has_illegal].str.replace(_ILLEGAL, "", regex=True)
+        lengths = texts.str.len().to_numpy()
+        if (lengths > _MAX_TEXT).any():
+            texts = texts.str.slice(0, _MAX_TEXT)
+        if (lengths == 0).any():  # an empty text is an empty cell
+            codes = np.where((codes >= 0) & (lengths[codes] == 0), -1, codes)
+    return codes, texts.tolist(), cleaned
 
 
-def _number_values(values: Any) -> list[Any]:
-    array = np.asarray(values, dtype=float)
-    out = array.astype(object)
-    out[~np.isfinite(array)] = None
-    return out.tolist()
+def _number_values(values: Any) -> np.ndarray:
+    """Floats, NaN where missing or not finite."""
+    array = np.array(values, dtype=float)
+    array[~np.isfinite(array)] = np.nan
+    return array
 
 
-def _serial_days(values: Any) -> list[Any]:
-    """Datetimes as Excel serial days (1900 date system), None where missing."""
+def _serial_days(values: Any) -> np.ndarray:
+    """Datetimes as Excel serial days (1900 date system), NaN where missing."""
     stamps = pd.to_datetime(pd.Series(values))
     if stamps.dt.tz is not None:
         stamps = stamps.dt.tz_localize(None)
     array = stamps.to_numpy(dtype="datetime64[ns]")
     days = (array - _EXCEL_EPOCH).astype(np.int64) / _DAY_NS
-    out = days.astype(object)
-    out[np.isnat(array)] = None
-    return out.tolist()
+    days[np.isnat(array)] = np.nan
+    return days
 
 
 def write_sheet(workbook: Workbook, name: str, columns: Sequence[Column], *,
                 styles: dict[str, dict[str, Any]] | None = None, header_style: dict[str, Any] | None = None) -> int:
-    """Write one sheet, row by row (constant memory): header frozen and filterable, widths from the content.
+    """Write one sheet, in blocks of rows: header frozen and filterable, widths from the content.
 
-    Returns the number of text cells that lost characters illegal in xlsx.
+    Text cells go through the workbook's shared strings; formula-like text gets a style with Excel's quote
+    prefix. Returns the number of text cells that lost characters illegal in xlsx.
     """
-    sheet = workbook.add_worksheet(name)
-    header = workbook.add_format(header_style or {"bold": True})
-    quoted = workbook.add_format({"quote_prefix": True})
-    number_formats = {kind: workbook.add_format({"num_format": f}) for kind, f in _NUMBER_FORMATS.items()}
-    row_styles = {key: workbook.add_format(spec) for key, spec in (styles or {}).items()}
-    row_quoted = {key: workbook.add_format({**spec, "quote_prefix": True}) for key, spec in (styles or {}).items()}
+    from ._xlsx import SheetColumn
+
+    header = workbook.add_style(header_style or {"bold": True})
+    quoted = workbook.add_style({"quote_prefix": True})
+    number_formats = {kind: workbook.add_style({"num_format": f}) for kind, f in _NUMBER_FORMATS.items()}
+    row_styles = {key: workbook.add_style(spec) for key, spec in (styles or {}).items()}
+    row_quoted = {key: workbook.add_style({**spec, "quote_prefix": True}) for key, spec in (styles or {}).items()}
     cleaned = 0
     prepared = []
-    widths = []
     for column in columns:
-        width = _width(column.header)
+        header_text = _ILLEGAL.sub("", str(column.header))
+        width = _width(header_text)
+        n = len(column.values)
+        per_row = None
+        if column.styles is not None:  # style index per row, 0 where the key names no style
+            keys = pd.Series(column.styles, dtype=object)
+            per_row = keys.map(row_styles).fillna(0).to_numpy(dtype=np.int64)
+            per_row_quoted = keys.map(row_quoted).fillna(quoted).to_numpy(dtype=np.int64)
         if column.kind in ("id", "text"):
-            values, lost = _text_values(column.values)
+            codes, distinct, lost = _text_values(column.values)
             cleaned += lost
-            values = [v[:_MAX_TEXT] if v is not None and len(v) > _MAX_TEXT else v for v in values]
-            width = max(width, _width(max((v for v in values if v is not None), key=len, default="")))
-            writer = "text"
-        elif column.kind in ("date", "datetime"):
-            values, writer = _serial_days(column.values), "number"
-            width = max(width, 12 if column.kind == "date" else 19)
-        elif column.kind == "bool":
-            values = [None if pd.isna(v) else bool(v) for v in column.values]
-            writer = "bool"
-        else:
-            values, writer = _number_values(column.values), "number"
-            width = max(width, 12 if column.kind == "money" else 8)
-        widths.append(min(width + 3, _MAX_WIDTH))
-        base = number_formats.get(column.kind)
-        per_row = column.styles
-        prepared.append((writer, values, base, per_row))
-    for j, column in enumerate(columns):
-        sheet.write_string(0, j, column.header, header)
-        sheet.set_column(j, j, widths[j])
-    sheet.set_row(0, 30)
-    n_rows = len(prepared[0][1]) if prepared else 0
-    write_string, write_number, write_boolean = sheet.write_string, sheet.write_number, sheet.write_boolean
-    for i in range(n_rows):
-        row = i + 1
-        for j, (writer, values, base, per_row) in enumerate(prepared):
-            value = values[i]
-            if value is None:
-                if per_row is not None and per_row[i] in row_styles:
-                    sheet.write_blank(row, j, None, row_styles[per_row[i]])
-                continue
-            style = row_styles.get(per_row[i]) if per_row is not None else None
-            if writer == "text":
-                if value.startswith(FORMULA_PREFIXES):  # text, never a formula: shown as written
-                    write_string(row, j, value, row_quoted[per_row[i]] if style is not None else quoted)
-                else:
-                    write_string(row, j, value, style)
-            elif writer == "number":
-                write_number(row, j, value, style or base)
+            width = max(width, _width(max(distinct, key=len, default="")))
+            ids = workbook.strings(distinct)
+            # text, never a formula: formula-like text is shown as written, with the quote prefix
+            formula = np.fromiter((v.startswith(FORMULA_PREFIXES) for v in distinct), dtype=bool, count=len(distinct))
+            values = np.where(codes >= 0, ids[codes] if len(ids) else -1, -1)
+            quote_rows = (codes >= 0) & (formula[codes] if len(formula) else False)
+            if per_row is not None:
+                style: np.ndarray | int = np.where(quote_rows, per_row_quoted, per_row)
             else:
-                write_boolean(row, j, value, style)
-    sheet.freeze_panes(1, 0)
-    if columns:
-        sheet.autofilter(0, 0, max(n_rows, 1), len(columns) - 1)
+                style = np.where(quote_rows, quoted, 0) if quote_rows.any() else 0
+            prepared.append(SheetColumn(header_text, "s", values, style, 0))
+        else:
+            if column.kind in ("date", "datetime"):
+                values = _serial_days(column.values)
+                width = max(width, 12 if column.kind == "date" else 19)
+            elif column.kind == "bool":
+                values = np.array([np.nan if pd.isna(v) else float(bool(v)) for v in column.values], dtype=float) \
+                    if n else np.empty(0)
+            else:
+                values = _number_values(column.values)
+                width = max(width, 12 if column.kind == "money" else 8)
+            base = number_formats.get(column.kind, 0)
+            style = np.where(per_row > 0, per_row, base) if per_row is not None else base
+            prepared.append(SheetColumn(header_text, "b" if column.kind == "bool" else "n", values, style, 0))
+        prepared[-1].width = min(width + 3, _MAX_WIDTH)
+    workbook.add_sheet(name, prepared, header_style=header)
     return cleaned
 
 
@@ -293,10 +292,16 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, sheet: str = "scores",
             safe[name] = values.map(neutralise_formula)
         safe.to_csv(path, index=False)
     else:
-        workbook = open_workbook(path)
-        cleaned = write_sheet(workbook, sheet, _frame_columns(frame, id_columns),
-                              header_style={"bold": True, "bg_color": "#1F2937", "font_color": "#FFFFFF",
-                                            "text_wrap": True, "valign": "vcenter"})
-        workbook.close()
+        from ._xlsx import check_sheet_name
+
+        try:
+            check_sheet_name(sheet)
+        except ValueError as exc:
+            raise OptionError(f"{path}: {exc}") from exc
+        columns = _frame_columns(frame, id_columns)
+        with open_workbook(path) as workbook:
+            cleaned = write_sheet(workbook, sheet, columns,
+                                  header_style={"bold": True, "bg_color": "#1F2937", "font_color": "#FFFFFF",
+                                                "text_wrap": True, "valign": "vcenter"})
         warn_cleaned(cleaned, path)
     return path

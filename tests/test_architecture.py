@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kamrisk"
 STAGES = {
     # foundations: errors, options, durations, where files are, output writing
     "__init__": 0, "_errors": 0, "_options": 0, "_durations": 0, "_resources": 0, "_progress": 0, "_safety": 0,
-    "_outputs": 0, "_status_text": 0,
+    "_outputs": 0, "_xlsx": 0, "_status_text": 0,
     # data: reading, validation, the event vocabulary, recipes
     "_cells": 1, "_files": 1, "_vocabulary": 1, "_schema": 1, "_datasets": 1, "_recipe": 1,
     # features and the catalog that declares them

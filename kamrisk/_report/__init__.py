@@ -228,6 +228,12 @@ def _drivers_chart(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # -- the view: everything the template and the workbook show ----------------------------------------------------
+def _where(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
+    """The rows of ``frame`` where ``mask`` holds; ``frame`` itself when it holds everywhere (a book scored at one
+    as_of), which spares copying every column of a big book."""
+    return frame if bool(mask.all()) else frame[mask]
+
+
 class _View:
     """The report's content, computed once for the HTML and the Excel workbook."""
 
@@ -241,7 +247,7 @@ class _View:
             c.removeprefix("contrib_") for c in frame.columns
             if c.startswith("contrib_") and c.removeprefix("contrib_") not in catalog.families}
         self.date = frame["as_of"].max()
-        latest = frame[frame["as_of"] == self.date]
+        latest = _where(frame, frame["as_of"] == self.date)
         history = frame[(frame["status"] == "scored") & (frame["as_of"] < self.date)]
         self.previous_date = history["as_of"].max() if len(history) else None
         self.contrib = [c for c in frame.columns if c.startswith("contrib_")]
@@ -262,7 +268,7 @@ class _View:
         self.unscorable = latest[latest["status"] != "scored"].sort_values(
             ["revenue_12m", "account_id"], ascending=[False, True], na_position="last", ignore_index=True)
         self.top = len(self.scored) if top is None else min(top, len(self.scored))
-        self.history = frame[frame["status"] == "scored"]
+        self.history = _where(frame, frame["status"] == "scored")
         self.data = data
         self.frame = frame
 
@@ -528,14 +534,15 @@ class _View:
         return charts
 
     def unscorable_rows(self) -> list[dict[str, Any]]:
-        return [{"id": r["account_id"], "name": r["name"], "owner": r["owner"], "reason": r["status_reason"]}
-                for r in self.unscorable.to_dict("records")]
+        u = self.unscorable
+        return [{"id": i, "name": name, "owner": owner, "reason": reason} for i, name, owner, reason in
+                zip(*(u[c].tolist() for c in ("account_id", "name", "owner", "status_reason")), strict=True)]
 
 
 # -- rendering -------------------------------------------------------------------------------------------------
 def text_options(values: pd.Series, not_set: str) -> list[dict[str, str]]:
     """A filter's options for a free-text column: its values in order, then "(not set)" when some are empty."""
-    options = [{"value": v, "label": v} for v in sorted(set(values) - {""})]
+    options = [{"value": v, "label": v} for v in sorted(set(values.unique().tolist()) - {""})]
     if (values == "").any():
         options.append({"value": "", "label": not_set})
     return options
