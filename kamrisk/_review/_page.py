@@ -242,11 +242,10 @@ def _write_workbook(view: _ReviewView, path: Path) -> Path:
         (ui["sheet_by"], pd.concat(by, ignore_index=True)),
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    workbook = open_workbook(path)
     cleaned = 0
-    for name, frame in sheets:
-        cleaned += write_sheet(workbook, name[:31], _frame_columns(frame, ("account_id",)), header_style=header)
-    workbook.close()
+    with open_workbook(path) as workbook:  # a workbook cut short by an error is deleted, not left half-written
+        for name, frame in sheets:
+            cleaned += write_sheet(workbook, name[:31], _frame_columns(frame, ("account_id",)), header_style=header)
     warn_cleaned(cleaned, path)
     return path
 
