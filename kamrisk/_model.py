@@ -273,6 +273,8 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Turn raw log-odds into calibrated probabilities."""
         raw = np.asarray(raw, dtype=float)
+        if raw.size == 0:  # scikit-learn's calibrators refuse an empty input
+            return np.zeros(raw.shape)
         if self.calibrator_ is None:
             return 1.0 / (1.0 + np.exp(-raw))
         if hasattr(self.calibrator_, "predict_proba"):

@@ -324,9 +324,21 @@ def _what_if(model: Any, matrix: np.ndarray, columns: list[str], catalog: Any, r
     families = _actionable(columns, catalog, reference, at)
     side = _helpful(model, matrix, at, [f for features in families.values() for f in features], catalog,
                     reference, risky, risk)
-    changed = [_moved(matrix, features, at, catalog, reference, side) for features in families.values()]
-    return {f"whatif_{family}": np.clip(risk - moved, 0.0, None)
-            for family, moved in zip(families, _risks(model, changed), strict=True)}
+    # only rows whose signs move are scored again: an unmoved row's risk stays what it is, its gain is 0
+    moved_rows, changed = [], []
+    for features in families.values():
+        moved = _moved(matrix, features, at, catalog, reference, side)
+        positions = [at[f] for f in features]
+        before, after = matrix[:, positions], moved[:, positions]
+        rows = np.flatnonzero(~((before == after) | (np.isnan(before) & np.isnan(after))).all(axis=1))
+        moved_rows.append(rows)
+        changed.append(moved[rows])
+    out = {}
+    for family, rows, new_risk in zip(families, moved_rows, _risks(model, changed), strict=True):
+        gain = np.zeros(len(matrix))
+        gain[rows] = np.clip(risk[rows] - new_risk, 0.0, None)
+        out[f"whatif_{family}"] = gain
+    return out
 
 
 def _risks(model: Any, matrices: list[np.ndarray]) -> list[np.ndarray]:
