@@ -109,6 +109,8 @@ def _number(value: float) -> str:
 
 def _missing(value: Any) -> bool:
     """None, NaN, NaT or pandas.NA."""
+    if isinstance(value, float):  # the common case, without pandas
+        return value != value
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):  # a list or array: not a missing scalar
@@ -178,6 +180,12 @@ def _plurals(template: str, values: Mapping[str, str]) -> str:
 
 def _placeholders(template: str) -> list[str]:
     """Field names of a template; ``ValueError`` for broken braces or a format spec."""
+    return list(_parsed_placeholders(template))
+
+
+@lru_cache(maxsize=4096)
+def _parsed_placeholders(template: str) -> tuple[str, ...]:
+    """:func:`_placeholders`, parsed once per template (a reason is worded for every explained row)."""
     names = []
     for _, name, spec, conversion in string.Formatter().parse(template):
         if name is None:
@@ -186,7 +194,7 @@ def _placeholders(template: str) -> list[str]:
             raise ValueError(f"placeholder {{{name}{'!' + conversion if conversion else ''}"
                              f"{':' + spec if spec else ''}}} must be a plain name such as {{pct}}")
         names.append(name)
-    return names
+    return tuple(names)
 
 
 class Catalog:
