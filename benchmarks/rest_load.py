@@ -1,11 +1,12 @@
 """REST serving under load: one-row latency with reasons, then 20 and 200 concurrent clients.
 
-Trains the small test recipe on a simulated book into a SQLite store in a temporary folder, serves the
-champion with ``mlflow models serve --workers N`` on 127.0.0.1 only, sends a bounded number of one-row
+Trains a recipe (``default`` unless told) on a simulated book into a SQLite store in a temporary folder,
+times one row scored in-process (``TrainedModel.predict_frame``, what each worker runs per request), serves
+the champion with ``mlflow models serve --workers N`` on 127.0.0.1 only, sends a bounded number of one-row
 requests (with reasons), prints p50/p99 and failures, and stops the server. Nothing leaves the machine.
 
-    python benchmarks/rest_load.py                 # 2 workers
-    python benchmarks/rest_load.py --workers 1
+    python benchmarks/rest_load.py                 # default recipe, 2 workers
+    python benchmarks/rest_load.py --workers 1 --recipe small   # the tests' small model
 
 Targets (issue 13, 2 cores): one row with reasons under 50 ms; 200 requests from 20 concurrent clients
 with 0 failures and p99 under 1 s; 200 concurrent clients answered without a single 5xx.
@@ -69,6 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--accounts", type=int, default=400)
+    parser.add_argument("--recipe", default="default", help="a recipe name or file, or 'small' (the tests' model)")
     args = parser.parse_args()
 
     from conftest import small_recipe
@@ -81,8 +83,22 @@ def main() -> None:
         book = kamrisk.simulate(accounts=args.accounts, months=36, seed=11)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = kamrisk.train(book.to_account_data(), small_recipe(), tracking_uri=uri)
+            recipe = small_recipe() if args.recipe == "small" else kamrisk.load_recipe(args.recipe)
+            result = kamrisk.train(book.to_account_data(), recipe, tracking_uri=uri)
         rows = result.input_example(200)
+        one_row = [row.copy() for row in (rows.iloc[[i]] for i in range(50))]
+        for row in one_row:
+            row.attrs = {}  # as a request arrives: no attributes
+        result.trained.predict_frame(one_row[0])
+        inside = []
+        for row in one_row:
+            start = time.perf_counter()
+            result.trained.predict_frame(row)
+            inside.append((time.perf_counter() - start) * 1000)
+        trees = result.trained.model.booster_.num_trees()
+        print(f"recipe {recipe.name}, {trees} trees, {len(result.trained.feature_names)} features")
+        print(f"in-process, one row with reasons (TrainedModel.predict_frame, 50 rows): "
+              f"p50 {np.percentile(inside, 50):.1f} ms, p99 {np.percentile(inside, 99):.1f} ms")
         bodies = [json.dumps({"dataframe_split": json.loads(rows.iloc[[i]].to_json(orient="split", index=False)),
                               "params": {"reasons": "all"}}).encode() for i in range(len(rows))]
         port = _free_port()
