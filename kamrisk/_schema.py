@@ -14,6 +14,7 @@ The README's "Your data" section lists every case and what happens to it.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,58 @@ class ValidationReport:
 def _rows_of(mask: pd.Series) -> tuple[tuple[int, ...], int]:
     positions = np.flatnonzero(np.asarray(mask))
     return tuple(int(i) + 1 for i in positions[:_SHOW]), int(len(positions))
+
+
+def _shared_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """For an account_id column of text (pandas ``str``: parquet and csv): (blank rows, a code per row, the
+    distinct ids as Python strings, in code order); None for any other column, read cell by cell.
+
+    Each distinct id is checked once, and the rows of one account can share one string object: ten million
+    order lines hold a hundred thousand strings, not ten million, and later passes hash each id once.
+    """
+    if ids.dtype != "str":
+        return None
+    codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype=ids.dtype)
+    blank_id = (distinct.str.strip() == "").to_numpy(dtype=bool)
+    blank = (codes < 0) | blank_id[np.maximum(codes, 0)] if len(blank_id) else codes < 0
+    return blank, codes.astype(np.int64), distinct.to_numpy(dtype=object)
+
+
+def _duplicated(frame: pd.DataFrame, id_codes: np.ndarray | None) -> np.ndarray:
+    """``frame.duplicated(keep="first")``, comparing every column only on the rows that already agree on the
+    cheap ones (numbers, dates and the account): an exact copy agrees on those too, and keeps its order."""
+    cheap = [_hashable(frame[c]) for c in frame.columns]
+    cheap = [column for column in cheap if column is not None]
+    if id_codes is not None:
+        cheap.append(id_codes)
+    if not cheap:
+        return frame.duplicated(keep="first").to_numpy()
+    # one 64-bit hash per row: rows equal on the cheap columns hash equal (a collision only adds a candidate)
+    row_hash = np.zeros(len(frame), dtype=np.uint64)
+    for column in cheap:
+        row_hash = row_hash * np.uint64(1000003) ^ pd.util.hash_array(column, categorize=False)
+    ordered = np.sort(row_hash)  # a sort, then a lookup in the few repeated hashes: cheaper than a hash table
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    candidate = pd.Series(row_hash).isin(repeated).to_numpy()
+    out = np.zeros(len(frame), dtype=bool)
+    if candidate.any():
+        out[candidate] = frame.loc[candidate].duplicated(keep="first").to_numpy()
+    return out
+
+
+def _hashable(column: pd.Series) -> np.ndarray | None:
+    """A number or date column as an array whose bits are equal wherever pandas counts the values equal
+    (0.0 and -0.0, every NaN, every NaT); None for any other column."""
+    kind = column.dtype
+    if pd.api.types.is_datetime64_dtype(kind) and not isinstance(kind, pd.DatetimeTZDtype):
+        return column.to_numpy().view(np.int64)
+    if isinstance(kind, np.dtype) and kind.kind in "iu":
+        return column.to_numpy()
+    if isinstance(kind, np.dtype) and kind.kind == "f":
+        values = column.to_numpy().astype(np.float64) + 0.0  # -0.0 + 0.0 is 0.0
+        return np.where(np.isnan(values), np.nan, values)
+    return None
 
 
 def _accounts_of(frame: pd.DataFrame, mask: pd.Series) -> tuple[str, ...]:
@@ -319,6 +372,7 @@ class AccountData:
         given, event_map, found = _map_columns(given, mapping, mapping_source, self.sources)
         report = ValidationReport(problems=found, rows_in={k: len(v) for k, v in given.items()})
         self.report = report
+        self._ids: dict[str, Any] = {}  # table -> (its frame, account code per row, distinct ids), see account_codes
         tables = {name: self._check_table(name, frame, report, _setting(mapping, "date_format", name))
                   for name, frame in given.items()}
         if "events" in tables and tables["events"] is not None:
@@ -335,6 +389,9 @@ class AccountData:
         self.events: pd.DataFrame | None = tables.get("events")
         self.accounts: pd.DataFrame = self._complete_accounts(tables.get("accounts"), report)
         report.accounts = len(self.accounts)
+        # kept while the table is: a table replaced later is read again
+        self._ids = {name: (weakref.ref(frame), codes, texts) for name, (frame, codes, texts) in self._ids.items()
+                     if name != "accounts" and frame is getattr(self, name)}
         for problem in report.warnings:
             warnings.warn(str(problem), DataWarning, stacklevel=2)
 
@@ -348,6 +405,7 @@ class AccountData:
         attributes otherwise); nothing else is checked, so give only tables kamrisk validated.
         """
         data = cls.__new__(cls)
+        data._ids = {}
         data.sources = {t: t for t in TABLES}
         data._vocabulary = None
         data.report = ValidationReport()
@@ -393,14 +451,22 @@ class AccountData:
         errors_before = len(report.errors)
         frame = frame.copy()
         ids = frame["account_id"]
-        blank = ids.isna() | (ids.astype(str).str.strip() == "")
+        shared = _shared_ids(ids)
+        if shared is not None:  # one string object per account, each id checked once
+            blank, codes, texts = shared
+        else:
+            blank = (ids.isna() | (ids.astype(str).str.strip() == "")).to_numpy()
         if blank.any():
             rows, count = _rows_of(blank)
             report.problems.append(
                 Problem("error", name, "account_id", f"{count} row(s) without an account_id", count, rows,
                         source=source)
             )
-        frame["account_id"] = ids.where(blank, ids.astype(str)).astype(object)  # exactly as given
+        if shared is not None and not blank.any():
+            frame["account_id"] = pd.Series(texts[codes], index=frame.index, dtype=object)  # exactly as given
+        else:
+            shared = None
+            frame["account_id"] = ids.where(blank, ids.astype(str)).astype(object)  # exactly as given
         for col in DATE_COLUMNS[name]:
             if col in frame:
                 frame[col] = self._read_dates(name, frame, col, report, date_format)
@@ -410,10 +476,10 @@ class AccountData:
         if len(report.errors) > errors_before:
             return None
         for col in TEXT_COLUMNS[name]:
-            if col in frame:
+            if col in frame and frame[col].dtype != "str":  # text already (parquet, csv): nothing to cast
                 frame[col] = frame[col].where(frame[col].isna(), frame[col].astype(str))
         before = len(frame)
-        duplicated = frame.duplicated(keep="first")
+        duplicated = _duplicated(frame, None if shared is None else shared[1])
         if duplicated.any():
             rows, count = _rows_of(duplicated)
             report.problems.append(
@@ -421,6 +487,8 @@ class AccountData:
                         count, rows, _accounts_of(frame, duplicated), source=source)
             )
             frame = frame.loc[~duplicated].reset_index(drop=True)
+            if shared is not None:
+                shared = (shared[0], shared[1][~duplicated], shared[2])
         if name == "accounts":
             repeated = frame["account_id"].duplicated(keep="first")
             if repeated.any():
@@ -431,6 +499,8 @@ class AccountData:
                             rows, _accounts_of(frame, repeated), source=source)
                 )
         report.rows_dropped[name] = report.rows_dropped.get(name, 0) + before - len(frame)
+        if shared is not None:
+            self._ids[name] = (frame, shared[1], shared[2])
         return frame
 
     def _add(self, report: ValidationReport, severity: str, name: str, col: str, frame: pd.DataFrame,
@@ -556,6 +626,7 @@ class AccountData:
                         f"{sorted(vocabulary)}", count, rows, _accounts_of(events, unknown),
                         source=self.sources["events"])
             )
+        shared = self._ids.get("events")
         events = events.assign(event_type=types)
         if ignored.any():
             report.problems.append(
@@ -565,6 +636,10 @@ class AccountData:
             )
             report.rows_dropped["events"] = report.rows_dropped.get("events", 0) + int(ignored.sum())
             events = events.loc[~ignored].reset_index(drop=True)
+            if shared is not None:
+                shared = (None, shared[1][~ignored.to_numpy()], shared[2])
+        if shared is not None:
+            self._ids["events"] = (events, shared[1], shared[2])
         return events
 
     def _check_dates(self, tables: dict[str, pd.DataFrame | None], report: ValidationReport) -> None:
@@ -597,8 +672,8 @@ class AccountData:
 
     def _check_id_spelling(self, tables: dict[str, pd.DataFrame | None], report: ValidationReport) -> None:
         """Ids are kept exactly as given; name those that differ only by spaces or case (one account?)."""
-        ids = pd.Index(np.concatenate([pd.unique(t["account_id"].to_numpy(dtype=object))
-                                       for t in tables.values() if t is not None])).unique()
+        ids = pd.Index(np.concatenate([self._distinct_ids(name, t) for name, t in tables.items()
+                                       if t is not None])).unique()
         folded = ids.str.strip().str.casefold()
         alike = folded.duplicated(keep=False)
         if not alike.any():
@@ -615,9 +690,9 @@ class AccountData:
 
     def _complete_accounts(self, accounts: pd.DataFrame | None, report: ValidationReport) -> pd.DataFrame:
         """Carry every account that appears anywhere; attributes unknown where accounts lacks it."""
-        seen = pd.Index(self.orders["account_id"].unique())
+        seen = pd.Index(self._distinct_ids("orders", self.orders))
         if self.events is not None:
-            seen = seen.union(pd.Index(self.events["account_id"].unique()))
+            seen = seen.union(pd.Index(self._distinct_ids("events", self.events)))
         if accounts is None:
             accounts = pd.DataFrame({"account_id": pd.Series([], dtype=object)})
         else:
@@ -634,6 +709,22 @@ class AccountData:
         if len(extra):
             accounts = pd.concat([accounts, pd.DataFrame({"account_id": list(extra)})], ignore_index=True)
         return accounts.sort_values("account_id", kind="stable").reset_index(drop=True)
+
+    def _distinct_ids(self, name: str, frame: pd.DataFrame) -> np.ndarray:
+        """The distinct account ids of a table being validated (object array, any order)."""
+        shared = self._ids.get(name)
+        if shared is not None and shared[0] is frame:
+            codes, texts = shared[1], shared[2]
+            return texts[np.bincount(codes, minlength=len(texts)) > 0]
+        return pd.unique(frame["account_id"].to_numpy(dtype=object))
+
+    def _account_codes(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(a code per row, the distinct ids) of the account_id of table ``name`` as validation read it, while
+        that table is still ``self.<name>``; None otherwise. Saves the features a pass over the ids."""
+        shared = self._ids.get(name)
+        if shared is None or shared[0]() is not getattr(self, name):
+            return None
+        return shared[1], shared[2]
 
     # -- conveniences -------------------------------------------------------------------------------
     @property
