@@ -78,9 +78,9 @@ def peak_month(ctx: Context, history: int) -> np.ndarray:
 
     def month_timeline() -> Timeline:
         daily = ctx.daily_orders
-        codes = daily["code"].to_numpy() * 12 + _month_of(daily["day"].to_numpy())
-        timeline = Timeline(codes, daily["day"].to_numpy())
-        timeline.add("gross", daily["gross"].to_numpy())
+        codes = daily["code"] * 12 + _month_of(daily["day"])
+        timeline = Timeline(codes, daily["day"])
+        timeline.add("gross", daily["gross"])
         return timeline
 
     def compute() -> np.ndarray:

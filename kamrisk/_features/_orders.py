@@ -129,8 +129,8 @@ def _line_pairs(ctx: Context, column: str) -> tuple[Timeline, np.ndarray, np.nda
     def compute() -> tuple[Timeline, np.ndarray, np.ndarray]:
         lines = book.order_lines
         line = book.line_codes(column)
-        keep = (lines["amount"].to_numpy() > 0) & (line >= 0)
-        code, day = lines["code"].to_numpy()[keep], lines["day"].to_numpy()[keep]
+        keep = (lines["amount"] > 0) & (line >= 0)
+        code, day = lines["code"][keep], lines["day"][keep]
         n_lines = np.int64(max(int(line.max()) + 1, 1)) if len(line) else np.int64(1)
         pairs, pair_code = np.unique(code * n_lines + line[keep], return_inverse=True)
         first_known = np.full(book.n_accounts, np.inf)
