@@ -115,6 +115,7 @@ def _check_compatible(trained: Any, X: pd.DataFrame, allow_new_levels: bool) -> 
 def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, activity: Any, lang: str = "en") -> pd.DataFrame:
     """Every account x as_of: scored, or unscorable with the reason in ``lang`` (and stage ``lapsed`` where
     its orders stopped; no stage before its first order)."""
+    from ._features._base import book_of, to_days
     from ._stages import lapsed
     from ._status_text import status_reason
 
@@ -123,11 +124,11 @@ def _status(data: Any, as_of: pd.DatetimeIndex, X: pd.DataFrame, activity: Any, 
     grid = pd.MultiIndex.from_product([ids, as_of], names=["account_id", "as_of"])
     frame = pd.DataFrame(index=grid)
     frame["status"] = "unscorable"
-    orders = data.orders[data.orders["amount"] > 0]
-    first = orders.groupby("account_id")["order_date"].min().reindex(ids)
-    last_dates = grid.get_level_values("as_of")
-    first_order = first.reindex(grid.get_level_values("account_id")).to_numpy()
-    never = pd.isna(first_order) | (first_order >= last_dates.to_numpy())
+    # the day of each account's first order (positive amount), from the book the features sorted already:
+    # no copy of the orders table, no grouping by account id
+    first = book_of(data).first_buying_day()  # in the order of data.accounts, as ids
+    first_order = np.repeat(first, len(as_of))  # the grid runs through every as_of of one account, then the next
+    never = np.isnan(first_order) | (first_order >= np.tile(to_days(as_of), len(ids)))
     frame["status_reason"] = np.where(never, status_reason("never", lang),
                                       status_reason("inactive", lang, days=active_days))
     frame["stage"] = np.where(never, "", "lapsed")

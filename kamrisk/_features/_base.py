@@ -27,7 +27,10 @@ NEVER = 1 << 22  # the day number of "not yet": an unresolved complaint
 
 def to_days(values: Any) -> np.ndarray:
     """Datetimes -> whole days since 1970-01-01 (int64); NaT -> :data:`NEVER`."""
-    array = np.asarray(pd.to_datetime(pd.Series(values)).to_numpy(), dtype="datetime64[ns]")
+    if isinstance(values, pd.Series) and isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
+        array = values.to_numpy()  # validated dates: no parsing, no copy
+    else:
+        array = np.asarray(pd.to_datetime(pd.Series(values)).to_numpy(), dtype="datetime64[ns]")
     days = array.astype("datetime64[D]")
     out = days.astype(np.int64)
     return np.where(np.isnat(days), NEVER, out)
@@ -48,11 +51,12 @@ class Timeline:
     order within a (code, day), so callers sort them deterministically first.
     """
 
-    def __init__(self, codes: np.ndarray, days: np.ndarray) -> None:
+    def __init__(self, codes: np.ndarray, days: np.ndarray, order: np.ndarray | None = None) -> None:
         codes = np.asarray(codes, dtype=np.int64)
         days = np.asarray(days, dtype=np.int64)
         key = codes * _SPAN + days + _OFFSET
-        self.order = np.argsort(key, kind="stable")
+        # ``order``: the stable sort by (code, day), when the caller has it already
+        self.order = np.argsort(key, kind="stable") if order is None else order
         self.key = key[self.order]
         self.codes = codes[self.order]
         self.days = days[self.order]
@@ -233,12 +237,25 @@ class Book:
 
         return self.memo("first_order_day", compute)
 
+    def first_buying_day(self) -> np.ndarray:
+        """Day of each account's first order with a positive amount (float), NaN for an account without one."""
+
+        def compute() -> np.ndarray:
+            out = np.full(self.n_accounts, np.nan)
+            code, days = self.order_days.codes, self.order_days.days
+            if len(code):
+                starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])  # sorted by (account, day)
+                known = code[starts] >= 0
+                out[code[starts][known]] = days[starts][known]
+            return out
+
+        return self.memo("first_buying_day", compute)
+
     def line_codes(self, column: str) -> np.ndarray:
         """Code of ``column`` (category or product) for each sorted order line; -1 when unknown."""
 
         def compute() -> np.ndarray:
-            codes, _ = pd.factorize(self.tables[0][column], use_na_sentinel=True)
-            return codes.astype(np.int64)[self.order]
+            return _codes(self.tables[0][column])[self.order]
 
         return self.memo(("line_codes", column), compute)
 

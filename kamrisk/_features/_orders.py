@@ -132,12 +132,19 @@ def _line_pairs(ctx: Context, column: str) -> tuple[Timeline, np.ndarray, np.nda
         keep = (lines["amount"] > 0) & (line >= 0)
         code, day = lines["code"][keep], lines["day"][keep]
         n_lines = np.int64(max(int(line.max()) + 1, 1)) if len(line) else np.int64(1)
-        pairs, pair_code = np.unique(code * n_lines + line[keep], return_inverse=True)
+        pair_key = code * n_lines + line[keep]
+        # the stable sort by pair keeps each pair's lines by day: the timeline's own order, found once
+        order = np.argsort(pair_key, kind="stable")
+        sorted_key = pair_key[order]
+        new_pair = np.r_[True, sorted_key[1:] != sorted_key[:-1]] if len(order) else np.zeros(0, dtype=bool)
+        pairs = sorted_key[new_pair]
+        pair_code = np.empty(len(order), dtype=np.int64)
+        pair_code[order] = np.cumsum(new_pair) - 1  # the number of each line's pair among the sorted pairs
         first_known = np.full(book.n_accounts, np.inf)
         if len(code):  # lines are sorted by (account, day): an account's first row is its first day
             starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
             first_known[code[starts]] = day[starts]
-        return Timeline(pair_code, day), pairs // n_lines, first_known
+        return Timeline(pair_code, day, order), pairs // n_lines, first_known
 
     return book.memo(("line_pairs", column), compute)
 
