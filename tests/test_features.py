@@ -340,3 +340,19 @@ def test_shuffling_input_rows_changes_nothing(orders, events, as_of, seed):
     shuffled = _data(order_frame.sample(frac=1, random_state=rng), event_frame.sample(frac=1, random_state=rng),
                      _ACCOUNTS.sample(frac=1, random_state=rng))
     pd.testing.assert_frame_equal(base, build_features(shuffled, dates), check_exact=True)
+
+
+def test_an_order_id_shared_by_two_accounts_counts_once_for_each():
+    # "X1" is an order of A (two lines, two days: counted on its first day) and, by coincidence, of B
+    orders = pd.DataFrame({
+        "account_id": ["A", "A", "A", "B", "B", "B"],
+        "order_id": ["X1", "X1", "X2", "X1", "X3", "X3"],
+        "order_date": [d(100), d(20), d(10), d(15), d(5), d(5)],
+        "amount": [100.0, 50.0, 70.0, 30.0, 20.0, 25.0],
+    })
+    features = build_features(_book(events=False, orders=orders, accounts=pd.DataFrame({"account_id": ["A", "B"]})),
+                              [T], families=["shrinking_orders"])
+    counts = features["order_count_90d"].droplevel("as_of")
+    assert counts["A"] == 1.0  # X2 only: X1 was placed 100 days ago, its second line does not count again
+    assert counts["B"] == 2.0  # its own X1 and X3 (two lines, one order)
+    assert features.loc[("A", T), "order_count_180d"] == 2.0

@@ -202,3 +202,14 @@ def test_report_counts_notes_for_times_dropped():
     notes = [p for p in book.report.problems if p.severity == "info"]
     assert len(notes) == 1 and notes[0].count == 1 and notes[0].rows == (1,)
     assert "INFO: orders, column 'order_date': 1 value(s) carry a time of day" in str(book.report)
+
+
+def test_rows_alike_but_for_a_text_cell_are_not_duplicates():
+    orders = pd.DataFrame({"account_id": [" A", " A", " A", "B"], "order_date": ["2024-01-05"] * 4,
+                           "amount": [100.0, 100.0, 100.0, 100.0], "product": ["P1", "P2", "P1", "P1"]}, dtype=object)
+    orders = orders.astype({"account_id": "str", "order_date": "str", "product": "str", "amount": float})
+    with pytest.warns(DataWarning, match=r"1 exact duplicate row\(s\); one copy of each kept \(rows 3\)"):
+        book = AccountData(orders=orders)
+    assert book.orders["product"].tolist() == ["P1", "P2", "P1"]
+    assert book.orders["account_id"].tolist() == [" A", " A", "B"]  # ids exactly as given, spaces kept
+    assert book.orders["account_id"].dtype == object
