@@ -449,7 +449,7 @@ class AccountData:
             )
             return None
         errors_before = len(report.errors)
-        frame = frame.copy()
+        frame = frame.copy(deep=False)  # columns are replaced, never changed in place: the caller's frame stays
         ids = frame["account_id"]
         shared = _shared_ids(ids)
         if shared is not None:  # one string object per account, each id checked once

@@ -10,6 +10,7 @@ change another window's sum, not even in the last bit: appending future rows lea
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -55,11 +56,17 @@ class Timeline:
         codes = np.asarray(codes, dtype=np.int64)
         days = np.asarray(days, dtype=np.int64)
         key = codes * _SPAN + days + _OFFSET
-        # ``order``: the stable sort by (code, day), when the caller has it already
-        self.order = np.argsort(key, kind="stable") if order is None else order
-        self.key = key[self.order]
-        self.codes = codes[self.order]
-        self.days = days[self.order]
+        if order is None and (len(key) < 2 or bool((key[1:] >= key[:-1]).all())):
+            # already sorted (the book's tables are): the stable sort keeps every row where it is
+            self.order, self.key, self.codes, self.days = np.arange(len(key)), key, codes, days
+            self._in_order = True
+        else:
+            # ``order``: the stable sort by (code, day), when the caller has it already
+            self.order = np.argsort(key, kind="stable") if order is None else order
+            self._in_order = False
+            self.key = key[self.order]
+            self.codes = codes[self.order]
+            self.days = days[self.order]
         self._sums: dict[str, np.ndarray] = {}
         # the last lookups, by identity of the arrays asked about (never changed in place)
         self._first_of: tuple[np.ndarray, np.ndarray] | None = None
@@ -95,7 +102,7 @@ class Timeline:
 
     def add_many(self, values: dict[str, np.ndarray]) -> None:
         """Register several named values at once (one grouping pass for all of them)."""
-        frame = pd.DataFrame({name: np.asarray(v, dtype=float)[self.order] for name, v in values.items()})
+        frame = pd.DataFrame({name: self.sorted(np.asarray(v, dtype=float)) for name, v in values.items()})
         if len(frame):
             # a per-code running sum (sequential within each code, compensated by pandas): exact, whatever
             # other codes hold. Codes that are positions group as a categorical: no hashing of the rows.
@@ -111,7 +118,7 @@ class Timeline:
 
     def sorted(self, values: np.ndarray) -> np.ndarray:
         """``values`` (in the constructor's row order) in the timeline's sorted order."""
-        return np.asarray(values)[self.order]
+        return np.asarray(values) if self._in_order else np.asarray(values)[self.order]
 
     def sum(self, name: str, codes: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Sum of the value ``name`` over facts dated in ``[start, end)``."""
@@ -191,6 +198,15 @@ class Book:
     # -- orders ------------------------------------------------------------------------------------
     def _prepare_orders(self) -> None:
         orders = self.tables[0]
+        # the order ids are encoded on the second core (Arrow releases the GIL) while this one sorts
+        pool = ThreadPoolExecutor(max_workers=1)
+        order_ids = pool.submit(_codes, orders["order_id"]) if "order_id" in orders else None
+        try:
+            self._prepare_order_lines(orders, order_ids)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _prepare_order_lines(self, orders: pd.DataFrame, order_ids: Future[np.ndarray] | None) -> None:
         code = self.account_codes(orders["account_id"], "orders")
         day = to_days(orders["order_date"])
         amount = orders["amount"].to_numpy(dtype=float)
@@ -199,9 +215,9 @@ class Book:
         key, code, day, amount = key[order], code[order], day[order], amount[order]
         positive = amount > 0
         counted = positive.copy()
-        if "order_id" in orders:
+        if order_ids is not None:
             # lines of one order count once, on the order's first day
-            ids = _codes(orders["order_id"])[order]
+            ids = order_ids.result()[order]
             known = np.flatnonzero((ids >= 0) & positive)
             counted[known[_repeated_pairs(code[known], ids[known])]] = False
             del ids, known
