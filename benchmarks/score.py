@@ -12,8 +12,12 @@ size, simulates ``N`` accounts x 36 months (``kamrisk.simulate``), writes it as 
 3. prints the ratio of the end-to-end time to plain LightGBM predict on the same feature rows.
 
 Peak memory per stage is the largest resident set size sampled every 10 ms while the stage runs (Linux
-``/proc/self/statm``). Targets (issue 16, 2 cores, quiet machine): 100,000 accounts end to end under 60 s,
-features under 10 s, scores.xlsx under 15 s, report under 20 s with the HTML under 15 MB.
+``/proc/self/statm``). Each stage also prints the CPU seconds of the process (all its threads) and the
+machine's load average, so figures taken on a shared machine can be read: a stage whose CPU seconds are far
+below its wall seconds was waiting for a core.
+
+Targets (issue 16, 2 cores, quiet machine): 100,000 accounts end to end under 60 s, features under 10 s,
+scores.xlsx under 15 s, report under 20 s with the HTML under 15 MB.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class _Stage:
         self.peak, self.running = _rss(), True
         self.thread = threading.Thread(target=self._sample, daemon=True)
         self.thread.start()
-        self.start = time.perf_counter()
+        self.start, self.cpu = time.perf_counter(), time.process_time()
         return self
 
     def _sample(self) -> None:
@@ -60,11 +64,13 @@ class _Stage:
 
     def __exit__(self, *exc: Any) -> None:
         self.seconds = seconds = time.perf_counter() - self.start
+        cpu = time.process_time() - self.cpu
         self.running = False
         self.thread.join()
         self.peak = max(self.peak, _rss())
         self.table.append((self.name, seconds, self.peak / 2**30))
-        print(f"  {self.name:<44} {seconds:7.2f} s   peak {self.peak / 2**30:5.2f} GiB", flush=True)
+        print(f"  {self.name:<44} {seconds:7.2f} s   peak {self.peak / 2**30:5.2f} GiB   cpu {cpu:6.2f} s   "
+              f"load {os.getloadavg()[0]:4.1f}", flush=True)
 
 
 def _run(n: int, trained: Any, reasons: str, timed: Callable[[str], _Stage]) -> None:

@@ -198,13 +198,17 @@ class Book:
     # -- orders ------------------------------------------------------------------------------------
     def _prepare_orders(self) -> None:
         orders = self.tables[0]
-        # the order ids are encoded on the second core (Arrow releases the GIL) while this one sorts
+        # the order ids are encoded, then the events sorted, on the second core (Arrow and numpy release the
+        # GIL) while this one sorts and sums the order lines
         pool = ThreadPoolExecutor(max_workers=1)
         order_ids = pool.submit(_codes, orders["order_id"]) if "order_id" in orders else None
+        events = pool.submit(self._prepare_events)
         try:
             self._prepare_order_lines(orders, order_ids)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        if not events.cancelled() and events.exception() is None:  # else read (and raise) on first use
+            self._memo["events"] = events.result()
 
     def _prepare_order_lines(self, orders: pd.DataFrame, order_ids: Future[np.ndarray] | None) -> None:
         code = self.account_codes(orders["account_id"], "orders")
