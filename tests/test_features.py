@@ -356,3 +356,15 @@ def test_an_order_id_shared_by_two_accounts_counts_once_for_each():
     assert counts["A"] == 1.0  # X2 only: X1 was placed 100 days ago, its second line does not count again
     assert counts["B"] == 2.0  # its own X1 and X3 (two lines, one order)
     assert features.loc[("A", T), "order_count_180d"] == 2.0
+
+
+def test_a_book_and_its_sorted_tables_are_freed_with_it():
+    import gc
+    import weakref
+
+    data = _book()
+    build_features(data, [T])
+    alive = weakref.ref(data)
+    del data
+    gc.collect()
+    assert alive() is None  # the features' cache of sorted tables does not keep a scored book in memory

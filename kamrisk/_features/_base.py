@@ -174,7 +174,10 @@ class Book:
         self.account_ids = pd.Index(data.accounts["account_id"].astype(str))
         self.n_accounts = len(self.account_ids)
         self._memo: dict[Hashable, Any] = {}
-        self._validated = getattr(data, "_account_codes", lambda name: None)
+        # the account codes validation read (arrays only: a reference to ``data`` would keep it alive from
+        # the book cache, which holds the book while ``data`` lives)
+        read = getattr(data, "_account_codes", lambda name: None)
+        self._read = {name: read(name) for name in ("orders", "events")}
         self._prepare_orders()
 
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -187,7 +190,7 @@ class Book:
 
         For a table validation read (``table``, unchanged since), its codes are reused: no pass over the rows.
         """
-        read = self._validated(table) if table is not None else None
+        read = self._read.get(table) if table is not None else None
         if read is not None:
             codes, uniques = read
         else:
