@@ -124,4 +124,5 @@ def build_features(
         columns[sign.id] = values if kind.unit == "category" else np.asarray(values, dtype=float)
     frame = pd.DataFrame(columns, index=ctx.index)
     frame.attrs["catalog_hash"] = catalog.hash
+    ctx.book.forget_lookups()
     return frame

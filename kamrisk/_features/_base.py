@@ -260,6 +260,13 @@ class Book:
 
         return self.memo("first_order_day", compute)
 
+    def forget_lookups(self) -> None:
+        """Drop the lookups the timelines remember for the rows of one call (see :meth:`Timeline.position`)."""
+        for value in [self.orders, self.order_days, *self._memo.values()]:
+            for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, Timeline):
+                    item._positions, item._first_of = [], None
+
     def first_buying_day(self) -> np.ndarray:
         """Day of each account's first order with a positive amount (float), NaN for an account without one."""
 
@@ -445,6 +452,7 @@ class Context:
     def __init__(self, data: AccountData, as_of: pd.DatetimeIndex, active_days: int = 365) -> None:
         self.data = data
         self.book = book_of(data)
+        self.book.forget_lookups()  # those of an earlier call: never reused, only memory
         self.as_of = as_of
         self.account_ids = self.book.account_ids
         self.n_accounts = self.book.n_accounts
