@@ -82,7 +82,7 @@ class Timeline:
                 return found
         found = np.searchsorted(self.key, np.asarray(codes, np.int64) * _SPAN + days + _OFFSET, side="left")
         if isinstance(days, np.ndarray):
-            self._positions = [(codes, days, found), *self._positions[:3]]
+            self._positions = [(codes, days, found), *self._positions[:1]]
         return found
 
     def _first(self, codes: np.ndarray) -> np.ndarray:
