@@ -40,7 +40,7 @@ def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", 
     whatif_<family>... (one for every family the model offers a what-if for, missing where not computed),
     model_version, horizon_days, label_kind``.
     """
-    from ._explain import _actionable, explain
+    from ._explain import _actionable, _explained
     from ._stages import lapsed, stage
     from ._status_text import status_reason as status_reason_text
 
@@ -55,8 +55,8 @@ def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", 
     X = cast_categories(X, trained.model.categories_)
     gone = lapsed(X, trained.recipe.activity)
     scored = np.flatnonzero(~gone)
-    explained = explain(trained.model, X.iloc[scored] if gone.any() else X, trained.catalog, lang=lang,
-                        reasons=reasons, reference=trained.reference or None)
+    explained = _explained(trained.model, X.iloc[scored] if gone.any() else X, trained.catalog, lang=lang,
+                           reasons=reasons, reference=trained.reference or None, risk=None)
     status_reason = np.full(len(X), "", dtype=object)
     if gone.any():
         days = X.loc[gone, "days_since_last_order"].round().astype("int64").astype(str)
@@ -68,9 +68,9 @@ def predict_frame(trained: TrainedModel, frame: pd.DataFrame, lang: str = "en", 
         "status_reason": status_reason,
         "stage": np.zeros(0),  # placed here, filled from the band below
     }
-    for column, dtype in explained.dtypes.items():
-        values = explained[column].to_numpy()
-        if pd.api.types.is_numeric_dtype(dtype):
+    for column, values in explained.items():
+        values = np.asarray(values)
+        if values.dtype.kind in "fiub":
             full = np.full(len(X), np.nan)
         else:  # text columns of an unscored row are empty, not missing
             values = values.astype(object)

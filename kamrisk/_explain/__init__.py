@@ -465,6 +465,13 @@ def explain(
         family's actionable signs were at the healthy level, never negative). ``why_no_whatif`` says why
         the first action's what-if is zero (empty when it is not).
     """
+    return pd.DataFrame(_explained(model, X, catalog, lang=lang, reasons=reasons, reference=reference, risk=risk),
+                        index=X.index)
+
+
+def _explained(model: Any, X: pd.DataFrame, catalog: Any, *, lang: str, reasons: str,
+               reference: dict[str, float] | None, risk: np.ndarray | None) -> dict[str, np.ndarray]:
+    """:func:`explain`'s columns as arrays (what the one-row scorer assembles its answer from)."""
     lang, reasons = check_lang(lang), check_reasons(reasons)
     n_all = len(X)
     matrix = model.matrix(X) if n_all else None
@@ -485,7 +492,7 @@ def explain(
         columns[f"contrib_{family}"] = np.full(n_all, np.nan)
     explain_mask = np.ones(n_all, dtype=bool) if reasons == "all" else np.isin(band, ["high", "medium"])
     if reasons == "none" or n_all == 0 or not explain_mask.any():
-        return pd.DataFrame(columns, index=X.index)
+        return columns
     every = bool(explain_mask.all())
     Xe = X.reset_index(drop=True) if every else X[explain_mask].reset_index(drop=True)  # a plain index
     me = matrix if every else matrix[explain_mask]
@@ -560,7 +567,7 @@ def explain(
             columns[column][explain_mask] = gain
         columns["why_no_whatif"][explain_mask] = _why_no_gain(me, list(Xe.columns), model, action_family, gains,
                                                               catalog, reference, lang, risky)
-    return pd.DataFrame(columns, index=X.index)
+    return columns
 
 
 def _why_no_gain(matrix: np.ndarray, columns: list[str], model: Any, action_family: np.ndarray,
