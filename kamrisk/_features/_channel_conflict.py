@@ -104,16 +104,16 @@ def peak_season_events(ctx: Context, types: tuple[str, ...], window: int, histor
     The peak season is the peak month (most orders over ``history`` before as_of) and ``season`` months
     either side of it.
     """
-    def build() -> Timeline:
-        frame = ctx.events_of(types)
-        days = frame["day"].to_numpy()
-        return Timeline(frame["code"].to_numpy() * 12 + _month_of(days), days)
-
-    timeline = ctx.book.memo(("events_by_month", types), build)
+    timeline = ctx.event_timeline(types)
     peak = peak_month(ctx, history)
-    out = np.zeros(len(ctx))
-    for m in range(12):  # a loop over calendar months, vectorised over accounts and dates
-        distance = np.abs(m - peak)
-        in_season = (np.minimum(distance, 12 - distance) <= season) & (peak >= 0)
-        out += np.where(in_season, timeline.count(ctx.codes * 12 + m, ctx.t - window, ctx.t), 0.0)
+    # every (row, event in the row's window) pair at once: one look-up per window end, then the events'
+    # months against the row's peak season, counted per row
+    lo, hi = timeline.position(ctx.codes, ctx.t - window), timeline.position(ctx.codes, ctx.t)
+    n = hi - lo
+    rows = np.repeat(np.arange(len(ctx)), n)
+    event = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
+    row_peak = peak[rows]
+    distance = np.abs(_month_of(timeline.days[event]) - row_peak)
+    in_season = (np.minimum(distance, 12 - distance) <= season) & (row_peak >= 0)
+    out = np.bincount(rows, weights=in_season.astype(float), minlength=len(ctx))
     return np.where(peak >= 0, out, np.nan)
