@@ -474,7 +474,7 @@ def _explained(model: Any, X: pd.DataFrame, catalog: Any, *, lang: str, reasons:
     """:func:`explain`'s columns as arrays (what the one-row scorer assembles its answer from)."""
     lang, reasons = check_lang(lang), check_reasons(reasons)
     n_all = len(X)
-    matrix = model.matrix(X) if n_all else None
+    matrix = model.matrix(X) if n_all and (risk is None or reasons != "none") else None
     if risk is None:
         risk = model.calibrate(model.raw_score_matrix(matrix)) if n_all else np.zeros(0)
     risk = np.asarray(risk, dtype=float)
