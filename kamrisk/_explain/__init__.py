@@ -328,9 +328,7 @@ def _what_if(model: Any, matrix: np.ndarray, columns: list[str], catalog: Any, r
     moved_rows, changed = [], []
     for features in families.values():
         moved = _moved(matrix, features, at, catalog, reference, side)
-        positions = [at[f] for f in features]
-        before, after = matrix[:, positions], moved[:, positions]
-        rows = np.flatnonzero(~((before == after) | (np.isnan(before) & np.isnan(after))).all(axis=1))
+        rows = np.flatnonzero(~_unchanged(matrix, moved, [at[f] for f in features]))
         moved_rows.append(rows)
         changed.append(moved[rows])
     out = {}
@@ -339,6 +337,12 @@ def _what_if(model: Any, matrix: np.ndarray, columns: list[str], catalog: Any, r
         gain[rows] = np.clip(risk[rows] - new_risk, 0.0, None)
         out[f"whatif_{family}"] = gain
     return out
+
+
+def _unchanged(before: np.ndarray, after: np.ndarray, positions: list[int]) -> np.ndarray:
+    """Rows whose values at ``positions`` are the same in both matrices (missing counts as the same)."""
+    a, b = before[:, positions], after[:, positions]
+    return ((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
 
 
 def _risks(model: Any, matrices: list[np.ndarray]) -> list[np.ndarray]:
@@ -589,8 +593,8 @@ def _why_no_gain(matrix: np.ndarray, columns: list[str], model: Any, action_fami
         zero = rows[gains[column][rows] <= _MIN_GAIN]
         features = actionable.get(family, [])
         positions = [at[f] for f in features]
-        moved = _moved(matrix[zero], features, at, catalog, reference, {f: v[zero] for f, v in risky.items()})
-        before, after = matrix[zero][:, positions], moved[:, positions]
-        same = ((before == after) | (np.isnan(before) & np.isnan(after))).all(axis=1)
+        rows_before = matrix[zero]
+        moved = _moved(rows_before, features, at, catalog, reference, {f: v[zero] for f, v in risky.items()})
+        same = _unchanged(rows_before, moved, positions)
         why[zero] = np.where(same, texts["healthy"].format(name=name), texts["flat"].format(name=name))
     return why
