@@ -1,11 +1,14 @@
 """Throughput (rows/s) of ``kamrisk.spark`` in local[2] mode on a simulated book of 100,000 accounts x 36 months.
 
-    python benchmarks/spark.py [--accounts 100000] [--months 36] [--dates 3] [--cores 2] [--groups N]
-                               [--model URI] [--driver-memory 6g] [--no-pandas]
+    python benchmarks/spark.py [--accounts 100000] [--months 36] [--dates 12] [--cores 2] [--groups N]
+                               [--data DIR] [--model URI] [--driver-memory 6g] [--no-pandas]
 
-The book is simulated, written as parquet (not timed) and read by Spark as a cluster job would. Measures,
-each as a full Spark job written to the ``noop`` sink (nothing collected to the driver): feature building
-at the latest as_of and at ``--dates`` monthly as_of dates, and scoring the latest as_of's feature rows
+The book is simulated, written as parquet (not timed) and read by Spark as a cluster job would; with
+``--data DIR`` the book is read from ``DIR/{orders,events,accounts}.parquet`` (your own book, or a
+simulated one written there by an earlier run, which saves simulating it again). Measures, each as a full
+Spark job written to the ``noop`` sink (nothing collected to the driver): feature building at the latest
+as_of and at ``--dates`` monthly as_of dates (a year of them by default, as a training frame or a
+backtest needs), and scoring the latest as_of's feature rows
 with reasons ``all``, ``at_risk`` and ``none`` (the model's whole answer, flattened). A warm-up job first
 starts the Python workers and loads the model in each, as a long-running cluster would have. The pandas
 builder's and the pyfunc model's times on the same rows (one process) are shown for comparison
@@ -36,6 +39,27 @@ def _book(accounts: int, months: int, seed: int):
         return kamrisk.simulate(accounts=accounts, months=months, seed=seed).to_account_data()
 
 
+def _data(args: argparse.Namespace, folder: str):
+    """The book as AccountData, written as parquet to ``--data`` (when absent there) or to ``folder``."""
+    import kamrisk
+
+    files = [os.path.join(args.data or folder, f"{name}.parquet") for name in ("orders", "events", "accounts")]
+    if args.data and all(os.path.exists(f) for f in files):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", kamrisk.DataWarning)
+            data = kamrisk.load_data(args.data)
+        print(f"read {len(data.accounts):,} accounts from {args.data}", flush=True)
+        return data
+    started = time.perf_counter()
+    data = _book(args.accounts, args.months, 7)
+    print(f"simulated {args.accounts:,} accounts x {args.months} months in {time.perf_counter() - started:.0f} s",
+          flush=True)
+    os.makedirs(args.data or folder, exist_ok=True)
+    for name, file in zip(("orders", "events", "accounts"), files, strict=True):
+        getattr(data, name).to_parquet(file, index=False, coerce_timestamps="us")
+    return data
+
+
 def _train_model(folder: str) -> str:
     import mlflow
 
@@ -61,7 +85,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--months", type=int, default=36)
-    parser.add_argument("--dates", type=int, default=3, help="monthly as_of dates of the second features job")
+    parser.add_argument("--dates", type=int, default=12, help="monthly as_of dates of the second features job")
+    parser.add_argument("--data", default=None,
+                        help="folder of orders/events/accounts.parquet (written there by simulating when absent)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--groups", type=int, default=None, help="account groups (default: 2 x cores)")
     parser.add_argument("--model", default=None, help="a kamrisk MLflow model URI (default: train one)")
@@ -79,23 +105,19 @@ def main() -> None:
     from kamrisk import spark as kspark
 
     groups = args.groups or 2 * args.cores
-    started = time.perf_counter()
-    data = _book(args.accounts, args.months, 7)
-    print(f"simulated {args.accounts:,} accounts x {args.months} months in {time.perf_counter() - started:.0f} s",
-          flush=True)
-    latest = data.end - pd.offsets.MonthBegin(1)
-    dates = pd.date_range(end=latest, periods=args.dates, freq="MS")
     with tempfile.TemporaryDirectory() as folder:
-        for name in ("orders", "events", "accounts"):
-            getattr(data, name).to_parquet(f"{folder}/{name}.parquet", index=False, coerce_timestamps="us")
+        data = _data(args, folder)
+        latest = data.end - pd.offsets.MonthBegin(1)
+        dates = pd.date_range(end=latest, periods=args.dates, freq="MS")
+        books = args.data or folder
         model = args.model or _train_model(folder)
         session = kspark.local_session(args.cores, shuffle_partitions=groups, app_name="kamrisk-benchmark",
                                        config={"spark.driver.memory": args.driver_memory})
         session.sparkContext.setLogLevel("ERROR")
         try:
-            tables = {name: session.read.parquet(f"{folder}/{name}.parquet")
+            tables = {name: session.read.parquet(f"{books}/{name}.parquet")
                       for name in ("orders", "events", "accounts")}
-            print(f"{args.accounts:,} accounts, {len(data.orders):,} orders, {len(data.events):,} events; "
+            print(f"{len(data.accounts):,} accounts, {len(data.orders):,} orders, {len(data.events):,} events; "
                   f"Spark local[{args.cores}], {groups} account groups, Arrow batches of "
                   f"{session.conf.get('spark.sql.execution.arrow.maxRecordsPerBatch')} rows")
             print("(a machine shared with other work: read the figures with its load in mind)")

@@ -397,12 +397,15 @@ class AccountData:
 
     @classmethod
     def from_validated(cls, orders: pd.DataFrame, events: pd.DataFrame | None = None,
-                       accounts: pd.DataFrame | None = None) -> AccountData:
+                       accounts: pd.DataFrame | None = None, *,
+                       account_codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> AccountData:
         """A book from tables that already meet the contract, typed as validation leaves them, without
         checking them again: for pieces of a book validated as a whole (Spark's account groups).
 
         Every account id of ``orders`` and ``events`` must be in ``accounts`` (completed with unknown
         attributes otherwise); nothing else is checked, so give only tables kamrisk validated.
+        ``account_codes`` may give, for ``orders`` and ``events``, (a code per row, the distinct ids as
+        strings in code order) of their ``account_id``, as validation reads them: the book then reuses them.
         """
         data = cls.__new__(cls)
         data._ids = {}
@@ -410,10 +413,17 @@ class AccountData:
         data._vocabulary = None
         data.report = ValidationReport()
         data.orders, data.events = orders, events
+        tables = {"orders": orders, **({"events": events} if events is not None else {})}
+        seen = []
+        for name, frame in tables.items():
+            if account_codes and name in account_codes:
+                codes, texts = account_codes[name]
+                data._ids[name] = (weakref.ref(frame), codes, texts)
+                seen.append(texts[np.bincount(codes[codes >= 0], minlength=len(texts)) > 0])
+            else:
+                seen.append(pd.unique(frame["account_id"].astype(object).to_numpy()))
         accounts = accounts if accounts is not None else pd.DataFrame({"account_id": pd.Series(dtype=object)})
-        seen = pd.Index(pd.unique(pd.concat([orders["account_id"], *([events["account_id"]] if events is not None
-                                                                       else [])]).astype(object).to_numpy()))
-        extra = seen.difference(pd.Index(accounts["account_id"]))
+        extra = pd.Index(pd.unique(np.concatenate(seen))).difference(pd.Index(accounts["account_id"]))
         if len(extra):  # accounts with orders or events but no master data: attributes unknown
             accounts = pd.concat([accounts, pd.DataFrame({"account_id": list(extra)})], ignore_index=True)
         data.accounts = accounts.sort_values("account_id", kind="stable").reset_index(drop=True)

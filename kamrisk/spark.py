@@ -63,7 +63,6 @@ _PEER_KINDS = ("peer_defection_share", "peer_defections")  # counts over the pee
 _TAGS = {"orders": 0, "events": 1, "accounts": 2}
 _FREE_TEXT = {"events": ("note",), "accounts": ("name", "owner")}  # no sign reads them: not shipped to workers
 _DATED = {"orders": "order_date", "events": "event_date"}  # facts dated at or after the last as_of never count
-_PREFIX = {"orders": "o__", "events": "e__", "accounts": "a__"}
 
 
 def local_session(cores: int = 2, *, shuffle_partitions: int = 4, app_name: str = "kamrisk",
@@ -108,16 +107,27 @@ class _Plan:
     flag_sets: tuple[tuple[int, int, float], ...]  # distinct (window, base, threshold)
     by_columns: tuple[str, ...]  # account attributes the peer groups use
     columns: dict[str, tuple[str, ...]]  # canonical columns carried per table
+    slots: dict[str, dict[str, str]]  # per table, canonical column -> column of the combined rows
     has_events: bool
 
-    def output_schema(self) -> str:
-        fields = ["account_id string", "as_of string", "_active boolean"]
-        fields += [f"`{s.id}` {'string' if s.id in self.categorical else 'double'}" for s in self.local.signs]
-        fields += [f"_net_{w} double" for w in self.rank_windows]
-        fields += [f"_by_{c} string" for c in self.by_columns]
+    def output_fields(self) -> list[tuple[str, str]]:
+        """(name, Spark type) of each column an account group returns."""
+        fields = [("account_id", "string"), ("as_of", "string"), ("_active", "boolean")]
+        fields += [(s.id, "string" if s.id in self.categorical else "double") for s in self.local.signs]
+        fields += [(f"_net_{w}", "double") for w in self.rank_windows]
+        fields += [(f"_by_{c}", "string") for c in self.by_columns]
         for i in range(len(self.flag_sets)):
-            fields += [f"_customer_{i} double", f"_visible_{i} double"]
-        return ", ".join(fields)
+            fields += [(f"_customer_{i}", "double"), (f"_visible_{i}", "double")]
+        return fields
+
+    def output_schema(self) -> str:
+        return ", ".join(f"`{name}` {kind}" for name, kind in self.output_fields())
+
+    def arrow_schema(self) -> Any:
+        import pyarrow as pa
+
+        types = {"string": pa.string(), "double": pa.float64(), "boolean": pa.bool_()}
+        return pa.schema([pa.field(name, types[kind]) for name, kind in self.output_fields()])
 
 
 def _make_plan(catalog: Catalog, columns: dict[str, tuple[str, ...]], has_events: bool) -> _Plan:
@@ -150,6 +160,7 @@ def _make_plan(catalog: Catalog, columns: dict[str, tuple[str, ...]], has_events
         flag_sets=tuple(flag_sets),
         by_columns=tuple(by_columns),
         columns=columns,
+        slots=_slots(columns),
         has_events=has_events,
     )
 
@@ -161,6 +172,7 @@ def _canonical(orders: DataFrame, events: DataFrame | None, accounts: DataFrame 
     from pyspark.sql import functions as F
 
     from ._features import KINDS
+    from ._features._orders import line_column
     from ._schema import DATE_COLUMNS, IGNORE, NUMBER_COLUMNS, REQUIRED_COLUMNS, TEXT_COLUMNS, apply_mapping
 
     needed = {column for kind in KINDS.values() for column in kind.columns}
@@ -178,7 +190,10 @@ def _canonical(orders: DataFrame, events: DataFrame | None, accounts: DataFrame 
             raise DataError(f"The Spark {name} table lacks the required column(s) {missing}; "
                               f"it has {frame.columns}.")
         columns = [F.col("account_id").cast("string").alias("account_id")]
+        line = line_column(frame.columns)
         for col in (*DATE_COLUMNS[name], *NUMBER_COLUMNS[name], *TEXT_COLUMNS[name]):
+            if name == "orders" and col not in ("order_date", "amount", "order_id", line):
+                continue  # no sign reads the quantity, the margin, or the product when the category names a line
             if col in frame.columns and (col not in _FREE_TEXT.get(name, ()) or col in needed):
                 kind = "date" if col in DATE_COLUMNS[name] else "double" if col in NUMBER_COLUMNS[name] else "string"
                 columns.append(F.col(col).cast(kind).alias(col))
@@ -194,42 +209,65 @@ def _canonical(orders: DataFrame, events: DataFrame | None, accounts: DataFrame 
     return out
 
 
-def _table(pdf: pd.DataFrame, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
-    """One table of an account group, back in the dtypes the validation gives."""
+def _slots(columns: dict[str, tuple[str, ...]]) -> dict[str, dict[str, str]]:
+    """Each table's columns -> a shared column of the combined table, by Spark type: dates in ``_d0``,
+    ``_d1``..., numbers in ``_n0``..., texts in ``_s0``...; the tables share them (a row holds one table's
+    facts), so the combined rows are as narrow as the widest table, not as all tables put together."""
     from ._schema import DATE_COLUMNS, NUMBER_COLUMNS
 
-    part = pdf.loc[pdf["_table"].to_numpy() == _TAGS[name]]
-    frame = pd.DataFrame({"account_id": part["account_id"].astype(object).to_numpy()})
-    for col in columns:
-        values = part[_PREFIX[name] + col].reset_index(drop=True)
-        if col in DATE_COLUMNS[name]:
-            values = pd.to_datetime(values.astype(object)).astype("datetime64[ns]")
-        elif col in NUMBER_COLUMNS[name]:
-            values = values.astype(float)
-        else:
-            values = values.astype(object)
-            values = values.where(values.isna(), values.astype(str))
-        frame[col] = values
-    return frame
+    out: dict[str, dict[str, str]] = {}
+    for name, cols in columns.items():
+        used = {"d": 0, "n": 0, "s": 0}
+        out[name] = {}
+        for col in cols:
+            kind = "d" if col in DATE_COLUMNS[name] else "n" if col in NUMBER_COLUMNS[name] else "s"
+            out[name][col] = f"_{kind}{used[kind]}"
+            used[kind] += 1
+    return out
 
 
-def _account_data(pdf: pd.DataFrame, plan: _Plan) -> Any:
-    """The group's tables as an AccountData, without validating again (the caller validated)."""
+def _arrow_account_data(table: Any, plan: _Plan) -> Any:
+    """One partition's facts (an Arrow table of the combined rows) as an AccountData, typed as validation
+    leaves a book, without validating again (the caller validated): texts stay Arrow-backed, dates become
+    ``datetime64[ns]`` without a Python object per cell, and the account ids are encoded once for every
+    table (their codes go to the book, which then needs no pass over the ids)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from ._schema import AccountData
 
-    orders = _table(pdf, "orders", plan.columns["orders"])
-    events = _table(pdf, "events", plan.columns["events"]) if plan.has_events else None
-    accounts = _table(pdf, "accounts", plan.columns.get("accounts", ()))
-    return AccountData.from_validated(orders, events, accounts)
+    ids = pc.dictionary_encode(table.column("account_id").combine_chunks())
+    distinct = np.asarray(ids.dictionary.to_pylist(), dtype=object)
+    codes = pc.fill_null(ids.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    tags = table.column("_table").to_numpy()
+    frames: dict[str, pd.DataFrame | None] = {}
+    read: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, slots in plan.slots.items():
+        rows = np.flatnonzero(tags == _TAGS[name])
+        if slots:
+            frame = table.select(list(slots.values())).take(pa.array(rows)).to_pandas(date_as_object=False)
+            frame.columns = list(slots)
+        else:  # accounts without attributes
+            frame = pd.DataFrame(index=pd.RangeIndex(len(rows)))
+        for col, slot in slots.items():
+            if slot.startswith("_d"):
+                frame[col] = frame[col].astype("datetime64[ns]")
+        ids_of_rows = pd.Categorical.from_codes(codes[rows], distinct)
+        frame.insert(0, "account_id", ids_of_rows if name != "accounts" else ids_of_rows.astype(object))
+        frames[name] = frame
+        if name != "accounts":
+            read[name] = (codes[rows], distinct)
+    return AccountData.from_validated(frames["orders"], frames.get("events"), frames.get("accounts"),
+                                      account_codes=read)
 
 
-def _group_features(pdf: pd.DataFrame, *, plan: _Plan, as_of: pd.DatetimeIndex, active_days: int) -> pd.DataFrame:
-    """Features of one account group (all (account, as_of) rows that are active, or that count for peers)."""
+def _group_features(data: Any, *, plan: _Plan, as_of: pd.DatetimeIndex, active_days: int) -> pd.DataFrame:
+    """Features of one partition's accounts (all (account, as_of) rows that are active, or that count for
+    peers)."""
     from ._features import build_features as pandas_build_features
     from ._features._base import Context
     from ._features._contagion import defection_flags
 
-    data = _account_data(pdf, plan)
     ctx = Context(data, as_of, active_days)
     active = ctx.active_all
     keep = active.copy()
@@ -360,20 +398,32 @@ def build_features(
     tables = _canonical(orders, events, accounts, mapping, dates[-1])
     columns = {name: tuple(c for c in frame.columns if c != "account_id") for name, frame in tables.items()}
     plan = _make_plan(catalog, columns, "events" in tables)
+    # one narrow table of every fact, tagged by table, spread over the partitions by account: each partition
+    # then holds whole accounts, and one pandas call builds the features of all of them (no sort by group)
     tagged = [
-        frame.select(F.lit(_TAGS[name]).alias("_table"), "account_id",
-                     *[F.col(c).alias(_PREFIX[name] + c) for c in columns[name]])
+        frame.select(F.lit(_TAGS[name]).cast("tinyint").alias("_table"), "account_id",
+                     *[F.col(c).alias(plan.slots[name][c]) for c in columns[name]])
         for name, frame in tables.items()
     ]
     combined = tagged[0]
     for frame in tagged[1:]:
         combined = combined.unionByName(frame, allowMissingColumns=True)
-    combined = combined.withColumn("_group", F.pmod(F.xxhash64("account_id"), F.lit(int(groups))))
+    combined = combined.repartition(int(groups), "account_id")
+    schema = plan.output_schema()
 
-    def features_of_group(pdf: pd.DataFrame) -> pd.DataFrame:
-        return _group_features(pdf, plan=plan, as_of=dates, active_days=active_days)
+    def features_of_partition(batches: Any) -> Any:
+        import pyarrow as pa
 
-    rows = combined.groupBy("_group").applyInPandas(features_of_group, plan.output_schema())
+        batches = [batch for batch in batches if batch.num_rows]
+        if not batches:  # a partition without accounts
+            return
+        table = pa.Table.from_batches(batches)
+        data = _arrow_account_data(table, plan)
+        del table
+        rows = _group_features(data, plan=plan, as_of=dates, active_days=active_days)
+        yield from pa.Table.from_pandas(rows, schema=plan.arrow_schema(), preserve_index=False).to_batches()
+
+    rows = combined.mapInArrow(features_of_partition, schema)
     rows = rows.withColumn("as_of", F.to_date("as_of"))
     book_wide = _book_wide(plan)
     rows = rows.select("*", *[expr.alias(name) for name, expr in book_wide.items()])

@@ -150,6 +150,39 @@ def test_mapping_missing_master_data_and_many_groups(spark):
     assert _sorted(got)["complaints_365d"].tolist() == [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0]  # A, B, C, D
 
 
+def test_orders_alone_and_accounts_without_attributes(spark):
+    """No events table, an accounts table of ids only, orders without order ids: the signs that can be
+    built equal the pandas builder's, and every active account comes out, including one with an order
+    dated exactly on an as_of (that order does not count at that as_of)."""
+    from kamrisk.spark import build_features
+
+    orders = pd.DataFrame({
+        "account_id": ["A", "A", "B", "B", "C", "E"],
+        "order_date": pd.to_datetime(["2023-05-01", "2024-05-05", "2023-02-01", "2024-07-01", "2024-03-01",
+                                      "2024-07-01"]),
+        "amount": [100.0, 50.0, 80.0, 90.0, 5.0, 7.0],
+        "product": ["p1", "p2", "p1", None, "p3", "p1"],
+    })
+    accounts = pd.DataFrame({"account_id": ["A", "B", "C", "D"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", kamrisk.DataWarning)
+        data = kamrisk.AccountData(orders=orders, accounts=accounts)
+    as_of = ["2024-07-01", "2024-10-01"]
+    got = build_features(spark, _to_spark(spark, orders), None, _to_spark(spark, accounts), as_of=as_of,
+                         groups=3).toPandas()
+    expected = kamrisk.build_features(data, as_of).reset_index()
+    _assert_same(got, expected)
+    first = _sorted(got).set_index(KEYS)
+    # B's and E's only orders of the year before 2024-07-01 are dated on it: not active there, active later
+    july, october = pd.Timestamp("2024-07-01"), pd.Timestamp("2024-10-01")
+    assert ("B", july) not in first.index and ("E", july) not in first.index
+    assert first.loc[("E", october), "revenue_180d"] == 7.0
+    assert first.loc[("B", october), "revenue_180d"] == 90.0
+    assert first.loc[("E", october), "days_since_last_order"] == 92.0
+    assert sorted(first.index) == [("A", july), ("A", october), ("B", october), ("C", july), ("C", october),
+                                   ("E", october)]
+
+
 def test_score_matches_the_pyfunc_model_in_both_languages(spark, features, champion):
     import mlflow
 

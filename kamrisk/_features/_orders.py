@@ -3,12 +3,14 @@ trend, reorder rhythm, breadth of the range bought, returns and cancellations.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from ._base import Context, Timeline
 from ._registry import Param, register
 
-__all__: list[str] = []
+__all__ = ["line_column"]
 
 _WINDOW = {"window": Param("window")}
 _VERSUS = Param("choice", required=False, default="prior", choices=("prior", "year_before"))
@@ -115,10 +117,17 @@ def average_order_size_change(ctx: Context, window: int, versus: str) -> np.ndar
     return _ratio(now, before) - 1.0
 
 
+def line_column(columns: Iterable[str]) -> str | None:
+    """The orders column that names a line: the category when the book has one, else the product.
+
+    Decided by the schema only: whether values are filled in may depend on rows after as_of.
+    """
+    columns = set(columns)
+    return next((c for c in ("category", "product") if c in columns), None)
+
+
 def _line_column(ctx: Context) -> str | None:
-    # decided by the schema only: whether values are filled in may depend on rows after as_of
-    orders = ctx.data.orders
-    return next((c for c in ("category", "product") if c in orders), None)
+    return line_column(ctx.data.orders.columns)
 
 
 def _line_pairs(ctx: Context, column: str) -> tuple[Timeline, np.ndarray, np.ndarray]:
