@@ -314,13 +314,14 @@ def _book_wide(plan: _Plan) -> dict[str, Column]:
     for sign_id, kind, params in plan.ranks:
         net = F.col(f"_net_{int(params['window'])}")  # null on the rows that are not active
         size = F.count(net).over(Window.partitionBy("as_of"))
+        # one ordering serves both kinds: the lowest rank of a value and the number of values at or below it
+        # (an ordered window's frame runs to the current row's last tie), so the rows are sorted once
+        ascending = Window.partitionBy("as_of").orderBy(net.asc_nulls_last())
+        lowest, highest = F.rank().over(ascending), F.count(net).over(ascending)
         if kind == "revenue_rank":  # pandas rank(pct=True, method="average") among the active accounts
-            lowest = F.rank().over(Window.partitionBy("as_of").orderBy(net.asc_nulls_last()))
-            ties = F.count(net).over(Window.partitionBy("as_of", net))
-            out[sign_id] = (lowest + (ties - 1) / 2) / size
+            out[sign_id] = (lowest + (highest - lowest) / 2) / size
         else:  # revenue_top_flag: rank from the top (method="min") / size <= top
-            from_top = F.rank().over(Window.partitionBy("as_of").orderBy(net.desc_nulls_last()))
-            out[sign_id] = (from_top / size <= float(params["top"]) + 1e-12).cast("double")
+            out[sign_id] = ((size - highest + 1) / size <= float(params["top"]) + 1e-12).cast("double")
     for sign_id, kind, params, flags in plan.peers:
         keys = [F.col(f"_by_{c}") for c in params["by"]]
         group = Window.partitionBy("as_of", *keys)
