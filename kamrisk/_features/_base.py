@@ -49,7 +49,8 @@ class Timeline:
     """Facts of one table, sorted by (code, day), with per-code cumulative sums of named values.
 
     ``codes`` identify the series (usually accounts); ``days`` are day numbers. Rows keep their given
-    order within a (code, day), so callers sort them deterministically first.
+    order within a (code, day), so callers sort them deterministically first. ``order`` is the sort of the
+    given rows, None when they came sorted (no permutation to hold).
     """
 
     def __init__(self, codes: np.ndarray, days: np.ndarray, order: np.ndarray | None = None) -> None:
@@ -58,12 +59,10 @@ class Timeline:
         key = codes * _SPAN + days + _OFFSET
         if order is None and (len(key) < 2 or bool((key[1:] >= key[:-1]).all())):
             # already sorted (the book's tables are): the stable sort keeps every row where it is
-            self.order, self.key, self.codes, self.days = np.arange(len(key)), key, codes, days
-            self._in_order = True
+            self.order, self.key, self.codes, self.days = None, key, codes, days
         else:
             # ``order``: the stable sort by (code, day), when the caller has it already
             self.order = np.argsort(key, kind="stable") if order is None else order
-            self._in_order = False
             self.key = key[self.order]
             self.codes = codes[self.order]
             self.days = days[self.order]
@@ -118,7 +117,7 @@ class Timeline:
 
     def sorted(self, values: np.ndarray) -> np.ndarray:
         """``values`` (in the constructor's row order) in the timeline's sorted order."""
-        return np.asarray(values) if self._in_order else np.asarray(values)[self.order]
+        return np.asarray(values) if self.order is None else np.asarray(values)[self.order]
 
     def sum(self, name: str, codes: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Sum of the value ``name`` over facts dated in ``[start, end)``."""

@@ -130,12 +130,13 @@ def _line_column(ctx: Context) -> str | None:
     return line_column(ctx.data.orders.columns)
 
 
-def _line_pairs(ctx: Context, column: str) -> tuple[Timeline, np.ndarray, np.ndarray]:
+def _line_pairs(ctx: Context, column: str) -> tuple[Timeline, np.ndarray, np.ndarray, np.ndarray]:
     """Per book: (timeline of the days each (account, line) pair was bought, the account of each pair,
-    each account's first day with a known line bought), from the line codes encoded once."""
+    each account's first day with a known line bought, the timeline's first row of each pair), from the
+    line codes encoded once."""
     book = ctx.book
 
-    def compute() -> tuple[Timeline, np.ndarray, np.ndarray]:
+    def compute() -> tuple[Timeline, np.ndarray, np.ndarray, np.ndarray]:
         lines = book.order_lines
         line = book.line_codes(column)
         keep = (lines["amount"] > 0) & (line >= 0)
@@ -147,15 +148,27 @@ def _line_pairs(ctx: Context, column: str) -> tuple[Timeline, np.ndarray, np.nda
         sorted_key = pair_key[order]
         new_pair = np.r_[True, sorted_key[1:] != sorted_key[:-1]] if len(order) else np.zeros(0, dtype=bool)
         pairs = sorted_key[new_pair]
-        pair_code = np.empty(len(order), dtype=np.int64)
-        pair_code[order] = np.cumsum(new_pair) - 1  # the number of each line's pair among the sorted pairs
+        pair_code = np.cumsum(new_pair) - 1  # the number of each sorted line's pair among the sorted pairs
         first_known = np.full(book.n_accounts, np.inf)
         if len(code):  # lines are sorted by (account, day): an account's first row is its first day
             starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
             first_known[code[starts]] = day[starts]
-        return Timeline(pair_code, day, order), pairs // n_lines, first_known
+        # built from the lines in the timeline's order: no permutation of its arrays to build
+        return Timeline(pair_code, day[order]), pairs // n_lines, first_known, np.flatnonzero(new_pair)
 
     return book.memo(("line_pairs", column), compute)
+
+
+def _pair_last_day(ctx: Context, column: str, end: int) -> np.ndarray:
+    """Per (account, line) pair, the day it was last bought before ``end`` (NaN when never): what
+    ``last_day`` of the pairs' timeline gives, shared by the windows that end on the same day."""
+
+    def compute() -> np.ndarray:
+        timeline, _, _, pair_first = _line_pairs(ctx, column)
+        last = timeline.position(np.arange(len(pair_first), dtype=np.int64), end) - 1
+        return Timeline.take(timeline.days, np.where(last >= pair_first, last, -1))
+
+    return ctx.memo(("pair_last_day", column, end), compute)
 
 
 def _lines_bought(ctx: Context, window: int, offset: int) -> np.ndarray:
@@ -165,13 +178,12 @@ def _lines_bought(ctx: Context, window: int, offset: int) -> np.ndarray:
         column = _line_column(ctx)
         if column is None:
             return np.full(len(ctx), np.nan)
-        timeline, pair_account, first_known = _line_pairs(ctx, column)
-        every_pair = np.arange(len(pair_account), dtype=np.int64)
+        _, pair_account, first_known, _ = _line_pairs(ctx, column)
         # NaN for an account without any order of a known line before as_of
         out = np.where(first_known[ctx.codes] < ctx.t, 0.0, np.nan)
         for position, day in enumerate(ctx.as_of_days):  # a loop over as-of dates, vectorised over accounts
-            end = day - offset
-            last = timeline.last_day(every_pair, end)
+            end = int(day - offset)
+            last = _pair_last_day(ctx, column, end)
             bought = (last >= end - window).astype(float)
             per_account = np.bincount(pair_account, weights=bought, minlength=ctx.n_accounts)
             rows = ctx.rows_at(position)
