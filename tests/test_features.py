@@ -368,3 +368,22 @@ def test_a_book_and_its_sorted_tables_are_freed_with_it():
     del data
     gc.collect()
     assert alive() is None  # the features' cache of sorted tables does not keep a scored book in memory
+
+
+@_SETTINGS
+@given(orders=st.lists(st.tuples(st.sampled_from("ABC"), st.integers(0, 1200), st.integers(-300, 5000),
+                                 st.just("x")), min_size=1, max_size=40),
+       as_of=st.lists(st.integers(0, 1400), min_size=1, max_size=3), history=st.sampled_from([30, 365, 730]))
+def test_peak_month_is_the_month_with_most_gross_orders(orders, as_of, history):
+    # whole amounts: every sum is exact, so the busiest month (the first of equals) is found by hand
+    from kamrisk._features._base import Context, as_of_index
+    from kamrisk._features._channel_conflict import peak_month
+
+    frame = _orders_frame(orders)
+    ctx = Context(_data(frame, None), as_of_index([START + pd.Timedelta(days=k) for k in as_of]), 5000)
+    got = peak_month(ctx, history)
+    for row, (account, date) in enumerate(ctx.index):
+        window = frame[(frame["account_id"] == account) & (frame["order_date"] < date)
+                       & (frame["order_date"] >= date - pd.Timedelta(days=history))]
+        gross = np.bincount(window["order_date"].dt.month - 1, weights=window["amount"].clip(lower=0), minlength=12)
+        assert got[row] == (gross.argmax() if gross.max() > 0 else -1), (account, date)

@@ -68,25 +68,73 @@ def mean_resolution_days(ctx: Context, types: tuple[str, ...], window: int) -> n
     return out
 
 
+def _month_index(days: np.ndarray) -> np.ndarray:
+    """Months since 1970-01 of day numbers; a book's days span a few years, read from a table of them."""
+    days = np.asarray(days, dtype=np.int64)
+    if not len(days):
+        return np.zeros(0, dtype=np.int64)
+    low, high = int(days.min()), int(days.max())
+    if high - low < max(len(days), 1024):
+        table = np.arange(low, high + 1).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        return table[days - low]
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
 def _month_of(days: np.ndarray) -> np.ndarray:
     """Calendar month (0-11) of day numbers."""
-    return (days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12).astype(np.int64)
+    return _month_index(days) % 12
+
+
+class _MonthlyOrders:
+    """The daily orders by (account, calendar month, day): a timeline of the gross amounts, and where each
+    (account, month) series starts in it and how many days it holds in each month of each year, so that a
+    window's bounds are found from the calendar instead of 24 searches of the timeline."""
+
+    def __init__(self, ctx: Context) -> None:
+        daily = ctx.daily_orders
+        code, day = daily["code"], daily["day"]
+        month = _month_index(day)
+        self.timeline = Timeline(code * 12 + month % 12, day)
+        self.timeline.add("gross", daily["gross"])
+        n = ctx.n_accounts
+        known = code >= 0  # rows of no account (code -1) sort before every series
+        self.first_month = int(month.min()) if len(month) else 0
+        self.years = (int(month.max()) - self.first_month) // 12 + 1 if len(month) else 1
+        per_series = np.bincount(code[known] * 12 + month[known] % 12, minlength=n * 12)
+        self.first = int((~known).sum()) + np.cumsum(per_series) - per_series  # first row of each series
+        # per account and column of the calendar (year, month from the first month): days with orders
+        # so far in this column and in the same column of the years before
+        column = month[known] - self.first_month
+        counts = np.bincount(code[known] * (12 * self.years) + column, minlength=n * 12 * self.years)
+        self.so_far = counts.reshape(n, self.years, 12).cumsum(axis=1, dtype=np.int64)
+
+    def positions(self, ctx: Context, days: np.ndarray) -> np.ndarray:
+        """Per row and calendar month (rows x 12), the timeline position of the first fact of the row's
+        account in that month dated on or after ``days``: what ``timeline.position`` gives."""
+        codes = ctx.codes
+        column = _month_index(days) - self.first_month  # the calendar column of each row's day
+        month = np.arange(12)
+        residue = (month - self.first_month) % 12  # the column (within a year) of each calendar month
+        # the whole years before: the columns of the month earlier than the day's column
+        year = np.minimum((column[:, None] - residue - 1) // 12, self.years - 1)
+        before = np.where(year >= 0, self.so_far[codes[:, None], np.maximum(year, 0), residue], 0)
+        # and, in the day's own month, that account's days in it before the day
+        month_start = (column + self.first_month).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+        partial = ctx.orders.position(codes, days) - ctx.orders.position(codes, month_start)
+        in_data = (column >= 0) & (column < 12 * self.years)
+        own = (month == (column + self.first_month)[:, None] % 12) & in_data[:, None]
+        return self.first[codes[:, None] * 12 + month] + before + np.where(own, partial[:, None], 0)
 
 
 def peak_month(ctx: Context, history: int) -> np.ndarray:
     """The calendar month (0-11) with the most gross orders over ``[as_of - history, as_of)``."""
 
-    def month_timeline() -> Timeline:
-        daily = ctx.daily_orders
-        codes = daily["code"] * 12 + _month_of(daily["day"])
-        timeline = Timeline(codes, daily["day"])
-        timeline.add("gross", daily["gross"])
-        return timeline
-
     def compute() -> np.ndarray:
-        timeline = ctx.book.memo("orders_by_month", month_timeline)
+        monthly = ctx.book.memo("orders_by_month", lambda: _MonthlyOrders(ctx))
+        start, end = monthly.positions(ctx, ctx.t - history), monthly.positions(ctx, ctx.t)
+        first = monthly.first[ctx.codes[:, None] * 12 + np.arange(12)]
         by_month = np.column_stack(
-            [timeline.sum("gross", ctx.codes * 12 + m, ctx.t - history, ctx.t) for m in range(12)]
+            [monthly.timeline.sum_between("gross", start[:, m], end[:, m], first[:, m]) for m in range(12)]
         )
         return np.where(by_month.max(axis=1) > 0, by_month.argmax(axis=1), -1)
 
