@@ -104,11 +104,15 @@ class Timeline:
         frame = pd.DataFrame({name: self.sorted(np.asarray(v, dtype=float)) for name, v in values.items()})
         if len(frame):
             # a per-code running sum (sequential within each code, compensated by pandas): exact, whatever
-            # other codes hold. Codes that are positions group as a categorical: no hashing of the rows.
+            # other codes hold. Codes that are positions group as a categorical: no hashing of the rows, and
+            # (sorted, every category kept) the codes are the group numbers as they are, not renumbered by
+            # appearance; a running sum gives each row its own value, so unobserved codes add no row.
             codes: Any = self.codes
+            grouping: dict[str, bool] = {"sort": False, "observed": True}
             if codes[0] >= 0 and codes[-1] < 1 << 31:  # sorted: the first is the least, the last the largest
                 codes = pd.Categorical.from_codes(codes.astype(np.int32), categories=pd.RangeIndex(int(codes[-1]) + 1))
-            frame = frame.groupby(codes, sort=False, observed=True).cumsum()
+                grouping = {"sort": True, "observed": False}
+            frame = frame.groupby(codes, **grouping).cumsum()
         for name in values:
             self._sums[name] = frame[name].to_numpy(dtype=float)
 
