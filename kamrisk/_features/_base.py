@@ -24,6 +24,8 @@ __all__ = ["Timeline", "Book", "book_of", "Context", "to_days", "as_of_index", "
 _SPAN = np.int64(1 << 24)  # key = code * _SPAN + day + _OFFSET: one account's days never reach the next's
 _OFFSET = np.int64(1 << 23)
 NEVER = 1 << 22  # the day number of "not yet": an unresolved complaint
+_PER_DAY = {"D": 1, "h": 24, "m": 1440, "s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
+            "ns": 86_400_000_000_000}  # ticks of a datetime64 unit in a day
 
 
 def to_days(values: Any) -> np.ndarray:
@@ -32,9 +34,16 @@ def to_days(values: Any) -> np.ndarray:
         array = values.to_numpy()  # validated dates: no parsing, no copy
     else:
         array = np.asarray(pd.to_datetime(pd.Series(values)).to_numpy(), dtype="datetime64[ns]")
-    days = array.astype("datetime64[D]")
-    out = days.astype(np.int64)
-    return np.where(np.isnat(days), NEVER, out)
+    unit, count = np.datetime_data(array.dtype)
+    if unit not in _PER_DAY or count != 1:
+        array = array.astype("datetime64[D]")
+        unit = "D"
+    missing = np.isnat(array)
+    # floor division of the ticks (ns, us, ...): what casting to datetime64[D] gives, in one new array
+    out = array.view(np.int64) // np.int64(_PER_DAY[unit])
+    if missing.any():
+        out[missing] = NEVER
+    return out
 
 
 def as_of_index(as_of: Any) -> pd.DatetimeIndex:
@@ -101,7 +110,9 @@ class Timeline:
 
     def add_many(self, values: dict[str, np.ndarray]) -> None:
         """Register several named values at once (one grouping pass for all of them)."""
-        frame = pd.DataFrame({name: self.sorted(np.asarray(v, dtype=float)) for name, v in values.items()})
+        # one block per value (copy=False): no copy of them all into one 2-d block first
+        frame = pd.DataFrame({name: self.sorted(np.asarray(v, dtype=float)) for name, v in values.items()},
+                             copy=False)
         if len(frame):
             # a per-code running sum (sequential within each code, compensated by pandas): exact, whatever
             # other codes hold. Codes that are positions group as a categorical: no hashing of the rows, and
@@ -199,7 +210,8 @@ class Book:
         else:
             codes, uniques = pd.factorize(ids, use_na_sentinel=True)
         positions = self.account_ids.get_indexer(pd.Index(uniques).astype(str)).astype(np.int64)
-        return np.where(codes >= 0, positions[np.maximum(codes, 0)] if len(positions) else -1, -1)
+        # a missing id (code -1) reads the -1 appended last: one pass, one new array
+        return np.append(positions, np.int64(-1))[codes]
 
     # -- orders ------------------------------------------------------------------------------------
     def _prepare_orders(self) -> None:
@@ -361,8 +373,8 @@ def _stable_sort(*keys: np.ndarray) -> np.ndarray:
     if not len(keys[0]):
         return np.zeros(0, dtype=np.intp)
     table = pa.table({f"k{i}": pa.array(np.asarray(k)) for i, k in enumerate(keys)})
-    order = pc.sort_indices(table, sort_keys=[(f"k{i}", "ascending") for i in range(len(keys))])
-    return order.to_numpy().astype(np.intp)
+    order = pc.sort_indices(table, sort_keys=[(f"k{i}", "ascending") for i in range(len(keys))]).to_numpy()
+    return order.view(np.intp) if order.dtype.itemsize == np.dtype(np.intp).itemsize else order.astype(np.intp)
 
 
 def _sort_order(key: np.ndarray, amount: np.ndarray) -> np.ndarray:
