@@ -96,6 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per worker drowns the table
     warnings.filterwarnings("ignore", message=".*does not yet fully support pandas")
 
     import mlflow.pyfunc
