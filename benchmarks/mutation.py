@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROMISES = "tests/test_promises.py"
 FAST = f"{PROMISES} -k 'not champion'"
+SPARK_FEATURES = "tests/test_spark.py -k 'build_features or orders_alone or mapping'"
 
 # (name, file, original text, mutated text, tests to run)
 MUTANTS: list[tuple[str, str, str, str, str]] = [
@@ -145,6 +146,19 @@ MUTANTS: list[tuple[str, str, str, str, str]] = [
      "tests/test_features.py"),
     ("orders: divide by nothing", "kamrisk/_features/_orders.py", "ok = denominator > 1e-6", "ok = denominator > -1",
      "tests/test_features.py"),
+    ("features: peak month sees the as_of day", "kamrisk/_features/_channel_conflict.py",
+     "partial = ctx.orders.position(codes, days) - ctx.orders.position(codes, month_start)",
+     "partial = ctx.orders.position(codes, days + 1) - ctx.orders.position(codes, month_start)",
+     "tests/test_features.py tests/test_features_equality.py"),
+    ("features: peak month forgets the years before", "kamrisk/_features/_channel_conflict.py",
+     "before = np.where(year >= 0, self.so_far[codes[:, None], np.maximum(year, 0), residue], 0)",
+     "before = np.where(year >= 1, self.so_far[codes[:, None], np.maximum(year, 0), residue], 0)",
+     "tests/test_features.py tests/test_features_equality.py"),
+    # Spark (slow: each run starts a local Spark)
+    ("spark: top-20% flag rank off by one", "kamrisk/spark.py", "((size - highest + 1) / size <=",
+     "((size - highest) / size <=", f"{SPARK_FEATURES}"),
+    ("spark: the product travels instead of the category", "kamrisk/spark.py",
+     "line = line_column(frame.columns)", "line = \"product\"", f"{SPARK_FEATURES}"),
     # tracking
     ("tracking: empty registered model kept", "kamrisk/_tracking.py", "            _drop_if_empty(client, name)",
      "            pass", "tests/test_tracking_faults.py -k empty"),

@@ -373,12 +373,15 @@ def test_a_book_and_its_sorted_tables_are_freed_with_it():
 @_SETTINGS
 @given(orders=st.lists(st.tuples(st.sampled_from("ABC"), st.integers(0, 1200), st.integers(-300, 5000),
                                  st.just("x")), min_size=1, max_size=40),
-       as_of=st.lists(st.integers(0, 1400), min_size=1, max_size=3), history=st.sampled_from([30, 365, 730]))
-def test_peak_month_is_the_month_with_most_gross_orders(orders, as_of, history):
+       as_of=st.lists(st.integers(0, 1400), min_size=1, max_size=3), history=st.sampled_from([30, 365, 730]),
+       edges=st.booleans())
+def test_peak_month_is_the_month_with_most_gross_orders(orders, as_of, history, edges):
     # whole amounts: every sum is exact, so the busiest month (the first of equals) is found by hand
     from kamrisk._features._base import Context, as_of_index
     from kamrisk._features._channel_conflict import peak_month
 
+    if edges:  # big orders on each as_of (not yet known there) and on the first day of its window (known)
+        orders = orders + [("A", k, 1_000_000, "x") for k in as_of] + [("A", k - history, 999_999, "x") for k in as_of]
     frame = _orders_frame(orders)
     ctx = Context(_data(frame, None), as_of_index([START + pd.Timedelta(days=k) for k in as_of]), 5000)
     got = peak_month(ctx, history)
