@@ -154,6 +154,13 @@ MUTANTS: list[tuple[str, str, str, str, str]] = [
      "before = np.where(year >= 0, self.so_far[codes[:, None], np.maximum(year, 0), residue], 0)",
      "before = np.where(year >= 1, self.so_far[codes[:, None], np.maximum(year, 0), residue], 0)",
      "tests/test_features.py tests/test_features_equality.py"),
+    ("features: product lines remembered for the wrong window end", "kamrisk/_features/_orders.py",
+     "return ctx.memo((\"pair_last_day\", column, end), compute)",
+     "return ctx.memo((\"pair_last_day\", column), compute)",
+     "tests/test_features.py tests/test_features_equality.py"),
+    ("features: a line bought once is never bought", "kamrisk/_features/_orders.py",
+     "np.where(last >= pair_first, last, -1)", "np.where(last > pair_first, last, -1)",
+     "tests/test_features.py tests/test_features_equality.py"),
     # Spark (slow: each run starts a local Spark)
     ("spark: top-20% flag rank off by one", "kamrisk/spark.py", "((size - highest + 1) / size <=",
      "((size - highest) / size <=", f"{SPARK_FEATURES}"),
