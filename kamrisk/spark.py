@@ -2,10 +2,10 @@
 
 - :func:`build_features` takes the canonical tables (``orders``, ``events``, ``accounts``) as Spark
   DataFrames and returns the same rows and columns as :func:`kamrisk.build_features` (categoricals as
-  strings, ``as_of`` as a date). Accounts are hashed into groups; each group runs the pandas builder for
-  its own accounts (``applyInPandas``). The few book-wide signs (revenue rank and top-20% flag among the
-  active accounts, peer contagion by segment and region) are then finished in Spark from what each
-  account contributes.
+  strings, ``as_of`` as a date). Accounts are hashed into groups (partitions); each group's facts reach
+  Python as Arrow batches and the pandas builder runs once for its accounts (``mapInArrow``). The few
+  book-wide signs (revenue rank and top-20% flag among the active accounts, peer contagion by segment and
+  region) are then finished in Spark from what each account contributes.
 - :func:`score` adds the registered pyfunc model's whole answer (status, stage, risk, band, reasons, cause,
   action, contributions, what-ifs, model version and question) as a struct column, through
   :func:`mlflow.pyfunc.spark_udf` in the executors' Python environment; each Python worker loads the model
