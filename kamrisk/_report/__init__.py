@@ -553,12 +553,14 @@ def page_assets(script_name: str = "report.js") -> tuple[Any, str, str, str]:
     the style sheet, and the script's sha256 for the page's content security policy.
 
     ``report.js`` draws the report's big accounts table from compact JSON; ``table.js`` sorts and filters a
-    table already in the page (the review's, a few hundred rows at most)."""
+    table already in the page (the review's, a few hundred rows at most). Both start from ``controls.js``
+    (the sort order of a header click, missing values last, the wiring of headers, filters and search),
+    inlined before them in the one script the policy allows."""
     import jinja2
 
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(_TEMPLATES), autoescape=True,
                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    script = (_TEMPLATES / script_name).read_text(encoding="utf-8")
+    script = "\n".join((_TEMPLATES / name).read_text(encoding="utf-8") for name in ("controls.js", script_name))
     style = (_TEMPLATES / "report.css").read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     return environment, script, style, digest

@@ -161,14 +161,7 @@
   function sortBy(header) {
     var key = header.getAttribute("data-key");
     var numeric = header.getAttribute("data-sort") === "num";
-    var current = header.getAttribute("aria-sort");
-    var direction = current === "descending" ? "ascending" : current === "ascending" ? "descending"
-      : numeric ? "descending" : "ascending";
-    headers.forEach(function (other) {
-      other.removeAttribute("aria-sort");
-    });
-    header.setAttribute("aria-sort", direction);
-    var sign = direction === "ascending" ? 1 : -1;
+    var sign = kamriskTable.direction(header, headers);
     accounts.sort(function (a, b) {
       var x = a.sort[key];
       var y = b.sort[key];
@@ -178,34 +171,10 @@
       if (y === "") {
         y = null;
       }
-      if (x === null || y === null) {
-        return (x === null) - (y === null);  // missing values last, either way
-      }
-      return sign * (numeric ? x - y : collator.compare(x, y));
+      return kamriskTable.compare(x, y, sign, numeric, collator);
     });
     applyFilters();
   }
 
-  headers.forEach(function (header) {
-    if (!header.hasAttribute("data-sort")) {
-      return;
-    }
-    header.tabIndex = 0;
-    header.addEventListener("click", function () {
-      sortBy(header);
-    });
-    header.addEventListener("keydown", function (event) {
-      if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        sortBy(header);
-      }
-    });
-  });
-  selects.forEach(function (select) {
-    select.addEventListener("change", applyFilters);
-  });
-  if (search) {
-    search.addEventListener("input", applyFilters);
-  }
-  applyFilters();
+  kamriskTable.wire(headers, selects, search, sortBy, applyFilters);
 })();
